@@ -1,0 +1,256 @@
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
+
+from organismes.scoping import OrganismeScopedAdminMixin, structures_in_scope
+
+from . import services
+from .forms import AccountChangeForm, AgentCreationForm, GestionnaireCreationForm
+from .models import PARTNER_ROLES, AccountEvent, PartnerAccount, Role, StaffAccount
+
+PERSON_FIELDSET = (
+    _("Personne"),
+    {
+        "fields": (
+            "civilite",
+            ("nom_patronymique", "nom_usuel"),
+            "prenom",
+            "fonction",
+            "telephone",
+            "email",
+        )
+    },
+)
+STATE_FIELDS = (
+    "identifiant",
+    "role",
+    "is_active",
+    "inactivated_at",
+    "reactivation_reason",
+    "created_at",
+    "created_by",
+    "password_changed_at",
+    "cgu_version",
+    "cgu_accepted_at",
+)
+
+
+class AccountEventInline(admin.TabularInline):
+    """The history of the account, read-only: it is append-only."""
+
+    model = AccountEvent
+    fk_name = "account"
+    fields = ("at", "kind", "by", "changes", "reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("historique")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by")
+
+
+class AccountAdminBase(OrganismeScopedAdminMixin, admin.ModelAdmin):
+    """What the partners' and the staff's account admins share: creation and changes go
+    through the services, so that rules, history and invitations are always applied."""
+
+    creation_form = None
+    list_display = (
+        "identifiant",
+        "nom_complet",
+        "role",
+        "email",
+        "telephone",
+        "is_active",
+    )
+    search_fields = ("identifiant", "nom_usuel", "nom_patronymique", "prenom", "email")
+    ordering = ("-is_active", "nom_usuel", "nom_patronymique", "prenom")
+    inlines = (AccountEventInline,)
+    actions = ("renvoyer_invitation",)
+
+    @admin.display(description=_("nom"), ordering="nom_usuel")
+    def nom_complet(self, account) -> str:
+        return f"{account.get_civilite_display()} {account.nom} {account.prenom}"
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # accounts are inactivated, then purged by the scheduled job
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = AccountChangeForm if obj is not None else self.creation_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_inline_instances(self, request, obj=None):
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
+    def get_readonly_fields(self, request, obj=None):
+        return STATE_FIELDS if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in services.EDITABLE_FIELDS}
+        if change:
+            services.modify_account(by=request.user, account=obj, data=data)
+        else:
+            created = self.create(request, form, data)
+            obj.pk = created.pk
+            obj.identifiant = created.identifiant
+
+    def create(self, request, form, data):
+        raise NotImplementedError
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.AccountRuleError as error:
+            # A rule broken by a concurrent request between the form's checks and the save.
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    @admin.action(permissions=("change",), description=_("Renvoyer l'invitation"))
+    def renvoyer_invitation(self, request, queryset):
+        for account in queryset:
+            try:
+                services.resend_invitation(by=request.user, account=account)
+            except services.AccountRuleError as error:
+                self.message_user(request, f"{account.identifiant} : {error}", messages.WARNING)
+            else:
+                self.message_user(
+                    request, _("Invitation renvoyée à %s.") % account.identifiant, messages.SUCCESS
+                )
+
+
+@admin.register(PartnerAccount)
+class PartnerAccountAdmin(AccountAdminBase):
+    creation_form = GestionnaireCreationForm
+    list_display = (
+        *AccountAdminBase.list_display[:3],
+        "structure",
+        *AccountAdminBase.list_display[3:],
+    )
+    list_filter = ("role", "is_active", ("structure", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("structure",)
+    search_fields = (*AccountAdminBase.search_fields, "structure__nom")
+    autocomplete_fields = ("structure",)
+    actions = ("inactiver", *AccountAdminBase.actions)
+
+    def scope(self, request, queryset):
+        return queryset.filter(
+            role__in=PARTNER_ROLES, structure__in=structures_in_scope(request.user)
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return ((_("Structure"), {"fields": ("structure",)}), PERSON_FIELDSET)
+        return (
+            PERSON_FIELDSET,
+            (_("Compte"), {"fields": ("structure", *STATE_FIELDS)}),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        if obj.role == Role.TECHNICIEN:
+            # Techniciens are managed by their structure's gestionnaires (SPEC §4).
+            return ("structure", *STATE_FIELDS, *services.EDITABLE_FIELDS)
+        return ("structure", *STATE_FIELDS)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            organisme = None if request.user.is_superuser else request.user.organisme
+
+            class ScopedCreationForm(form):
+                def __init__(self, *args, **kwargs):
+                    super().__init__(*args, organisme=organisme, **kwargs)
+
+            return ScopedCreationForm
+        return form
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "structure":
+            kwargs["queryset"] = structures_in_scope(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def create(self, request, form, data):
+        return services.create_partner_account(
+            by=request.user,
+            role=Role.GESTIONNAIRE,
+            structure=form.cleaned_data["structure"],
+            organisme=form.organisme,
+            data=data,
+        )
+
+    @admin.action(permissions=("change",), description=_("Inactiver les comptes sélectionnés"))
+    def inactiver(self, request, queryset):
+        for account in queryset.select_related("structure"):
+            try:
+                services.inactivate_account(by=request.user, account=account)
+            except services.AccountRuleError as error:
+                self.message_user(request, f"{account.identifiant} : {error}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, _("Compte %s inactivé.") % account.identifiant, messages.SUCCESS
+                )
+
+
+@admin.register(StaffAccount)
+class StaffAccountAdmin(AccountAdminBase):
+    """Agents de caisse, created by national administrators (superusers) only."""
+
+    creation_form = AgentCreationForm
+    list_display = (
+        *AccountAdminBase.list_display[:3],
+        "organisme",
+        *AccountAdminBase.list_display[3:],
+    )
+    list_filter = ("role", "is_active", "organisme")
+    list_select_related = ("organisme",)
+
+    def scope(self, request, queryset):
+        if not request.user.is_superuser:
+            return queryset.none()
+        return queryset.filter(role__in=(Role.AGENT, Role.ADMINISTRATEUR))
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return ((_("Organisme"), {"fields": ("organisme",)}), PERSON_FIELDSET)
+        return (PERSON_FIELDSET, (_("Compte"), {"fields": ("organisme", *STATE_FIELDS)}))
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("organisme", *STATE_FIELDS) if obj is not None else ()
+
+    def create(self, request, form, data):
+        return services.create_agent_account(
+            by=request.user, organisme=form.cleaned_data["organisme"], data=data
+        )
+
+
+@admin.register(AccountEvent)
+class AccountEventAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("at", "account", "kind", "by")
+    list_filter = ("kind",)
+    list_select_related = ("account", "by")
+    search_fields = ("account__identifiant", "account__nom_usuel", "account__nom_patronymique")
+    date_hierarchy = "at"
+
+    def scope(self, request, queryset):
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(
+            account__role__in=PARTNER_ROLES,
+            account__structure__in=structures_in_scope(request.user),
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

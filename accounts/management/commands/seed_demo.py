@@ -1,0 +1,174 @@
+"""Demo data from the seed documents, created idempotently: run it as often as you like."""
+
+import datetime
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Civilite, Role, User
+from accounts.services import next_identifiant
+from conventions.models import Convention, Offre
+from organismes.models import Organisme, StructurePartenaire
+
+DEMO_PASSWORD = "Partenaires-Demo-2026"  # noqa: S105 (demo only, printed on purpose)
+
+ORGANISMES = (
+    ("331", "CPAM GIRONDE", "agent.gironde"),
+    ("623", "CPAM COTE D'OPALE", "agent.opale"),
+    ("471", "CPAM LOT ET GARONNE", "agent.lotetgaronne"),
+    ("241", "CPAM DORDOGNE", "agent.dordogne"),
+)
+
+
+class Command(BaseCommand):
+    help = "Crée (ou remet à jour) les données de démonstration et affiche les identifiants."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Créer les comptes de démonstration même si DEBUG est désactivé.",
+        )
+
+    @transaction.atomic
+    def handle(self, *args, force: bool = False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "Les comptes de démonstration ont un mot de passe connu : lancez cette commande "
+                "avec DEBUG=true (make run), ou avec --force en connaissance de cause."
+            )
+        today = timezone.localdate()
+        organismes = {code: self.organisme(code, nom, agent) for code, nom, agent in ORGANISMES}
+        restos = self.structure(
+            "LES RESTOS DU COEUR", "78234012300010", "12 rue des Bénévoles", "33000", "Bordeaux", 12
+        )
+        ccas = self.structure(
+            "CCAS DE BORDEAUX", "26330028100015", "4 place de la Mairie", "33000", "Bordeaux", 30
+        )
+        offres = list(Offre.objects.all())
+        year = datetime.timedelta(days=365)
+        self.convention(organismes["331"], restos, "RDC-33-2025", today - year, None, offres)
+        self.convention(
+            organismes["623"], restos, "RDC-62-2025", today - year, today + year, offres
+        )
+        # Ends within 30 days: shown in red with an asterisk in the organisme selection.
+        self.convention(
+            organismes["471"],
+            restos,
+            "RDC-47-2025",
+            today - year,
+            today + datetime.timedelta(days=20),
+            offres,
+        )
+        # Not started yet (à venir).
+        self.convention(
+            organismes["241"],
+            restos,
+            "RDC-24-2026",
+            today + datetime.timedelta(days=15),
+            today + 2 * year,
+            offres,
+        )
+        self.convention(organismes["331"], ccas, "CCAS-33-2024", today - 2 * year, None, offres)
+
+        paul = self.partner(
+            restos, Role.GESTIONNAIRE, Civilite.MONSIEUR, "FORT", "Paul", "Responsable"
+        )
+        self.partner(ccas, Role.GESTIONNAIRE, Civilite.MADAME, "CHAUSSON", "Valérie", "Directrice")
+        self.partner(restos, Role.TECHNICIEN, Civilite.MADAME, "PICHON", "Maryse", "Bénévole", paul)
+        self.partner(
+            restos, Role.TECHNICIEN, Civilite.MONSIEUR, "CHAUSSON", "Victor", "Bénévole", paul
+        )
+
+        if not User.objects.filter(identifiant="admin").exists():
+            User.objects.create_superuser(
+                "admin", DEMO_PASSWORD, email="admin@espace-partenaires.example"
+            )
+        self.print_logins()
+
+    def organisme(self, code: str, nom: str, agent_identifiant: str) -> Organisme:
+        slug = agent_identifiant.split(".", 1)[1]
+        organisme, _ = Organisme.objects.update_or_create(
+            code=code,
+            defaults={
+                "nom": nom,
+                "email_referent": f"partenaires.{slug}@assurance-maladie.example",
+            },
+        )
+        if not User.objects.filter(identifiant=agent_identifiant).exists():
+            User.objects.create_user(
+                agent_identifiant,
+                DEMO_PASSWORD,
+                role=Role.AGENT,
+                organisme=organisme,
+                civilite=Civilite.MADAME,
+                nom_usuel="AGENT",
+                prenom=nom.removeprefix("CPAM ").title(),
+                fonction="Agent de caisse",
+                telephone="05.00.00.00.00",
+                email=f"{agent_identifiant}@assurance-maladie.example",
+                password_changed_at=timezone.now(),
+            )
+        return organisme
+
+    def structure(self, nom, siret, adresse, code_postal, ville, membres) -> StructurePartenaire:
+        structure, _ = StructurePartenaire.objects.update_or_create(
+            siret=siret,
+            defaults={
+                "nom": nom,
+                "adresse": adresse,
+                "code_postal": code_postal,
+                "ville": ville,
+                "telephone": "05.56.00.00.00",
+                "nombre_membres": membres,
+            },
+        )
+        return structure
+
+    def convention(self, organisme, structure, reference, debut, fin, offres) -> Convention:
+        convention, _ = Convention.objects.update_or_create(
+            organisme=organisme,
+            reference=reference,
+            defaults={
+                "structure": structure,
+                "date_debut": debut,
+                "date_fin": fin,
+                "max_gestionnaires": 3,
+                "max_techniciens": 15,
+                "habilitee": True,
+            },
+        )
+        convention.offres.set(offres)
+        return convention
+
+    def partner(self, structure, role, civilite, nom, prenom, fonction, created_by=None) -> User:
+        email = f"{prenom.lower().replace('é', 'e')}.{nom.lower()}@partenaire.example"
+        account = User.objects.filter(role=role, email=email).first()
+        if account is None:
+            account = User.objects.create_user(
+                next_identifiant(prenom, nom),
+                DEMO_PASSWORD,
+                role=role,
+                structure=structure,
+                civilite=civilite,
+                nom_patronymique=nom,
+                prenom=prenom,
+                fonction=fonction,
+                telephone="07.00.00.00.00",
+                email=email,
+                created_by=created_by,
+                password_changed_at=timezone.now(),
+            )
+        return account
+
+    def print_logins(self) -> None:
+        self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))
+        self.stdout.write(f"Mot de passe de tous les comptes de démonstration : {DEMO_PASSWORD}")
+        rows = User.objects.filter(is_active=True).select_related("structure", "organisme")
+        for account in rows.order_by("role", "identifiant"):
+            where = account.structure or account.organisme or "national"
+            self.stdout.write(
+                f"  {account.identifiant:<22} {account.get_role_display():<26} {where}"
+            )

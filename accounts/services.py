@@ -1,0 +1,353 @@
+"""The operations people perform on accounts.
+
+Each one is a transaction that checks the rules (quota, last active account, state), writes,
+records a line of history and schedules its e-mails after commit. Rules that count accounts are
+checked with the structure's row locked, so that two concurrent requests cannot both pass.
+"""
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from conventions.models import Convention
+from notifications.services import record_email
+from organismes.models import Organisme, StructurePartenaire
+
+from .models import AccountEvent, Invitation, Role, User
+from .validators import login_identifier_base
+
+# Fields a modification may change, in the order a confirmation lists them.
+EDITABLE_FIELDS = (
+    "civilite",
+    "nom_patronymique",
+    "nom_usuel",
+    "prenom",
+    "fonction",
+    "telephone",
+    "email",
+)
+
+
+class AccountRuleError(Exception):
+    """A rule of SPEC §3–4/§7 refuses the operation; the message is shown as is, in French."""
+
+
+class QuotaReached(AccountRuleError):
+    pass
+
+
+class LastActiveAccount(AccountRuleError):
+    pass
+
+
+class NoConvention(AccountRuleError):
+    pass
+
+
+class EmailAlreadyUsed(AccountRuleError):
+    pass
+
+
+# --- Login identifiers ----------------------------------------------------------------------
+
+
+def next_identifiant(prenom: str, nom: str) -> str:
+    """'m.pichon', or 'm.pichon2', 'm.pichon3'… : the smallest number from 2 not yet taken.
+
+    Taken means by any account still in the database, active or not.
+    """
+    base = login_identifier_base(prenom, nom)
+    pattern = re.compile(rf"^{re.escape(base)}(\d*)$")
+    suffixes = set()
+    for identifiant in User.objects.filter(identifiant__startswith=base).values_list(
+        "identifiant", flat=True
+    ):
+        if match := pattern.match(identifiant):
+            suffixes.add(match.group(1))
+    if "" not in suffixes:
+        return base
+    number = 2
+    while str(number) in suffixes:
+        number += 1
+    return f"{base}{number}"
+
+
+def _save_with_new_identifiant(account: User) -> None:
+    """Insert the account under the next free identifiant, again if another request took it."""
+    for _attempt in range(5):
+        account.identifiant = next_identifiant(account.prenom, account.nom)
+        try:
+            with transaction.atomic():
+                account.save()
+            return
+        except IntegrityError:
+            if not User.objects.filter(identifiant=account.identifiant).exists():
+                raise
+    raise IntegrityError("no free login identifier after 5 attempts")
+
+
+# --- Quotas ---------------------------------------------------------------------------------
+
+
+def _lock_structure(structure: StructurePartenaire) -> StructurePartenaire:
+    return StructurePartenaire.objects.select_for_update().get(pk=structure.pk)
+
+
+def account_quota(
+    structure: StructurePartenaire, role: str, organisme: Organisme | None = None
+) -> int:
+    """Maximum of active accounts of this role, from the convention with `organisme`.
+
+    Without an organisme (a national administrator acting), the largest quota among the
+    structure's conventions that are en cours or à venir.
+    """
+    conventions = Convention.objects.filter(structure=structure).en_cours_ou_a_venir()
+    if organisme is not None:
+        conventions = conventions.filter(organisme=organisme)
+    field = "max_gestionnaires" if role == Role.GESTIONNAIRE else "max_techniciens"
+    quotas = list(conventions.values_list(field, flat=True))
+    if not quotas:
+        raise NoConvention(
+            _("Cette structure n'a aucune convention en cours ou à venir avec l'organisme.")
+        )
+    return max(quotas)
+
+
+def _check_quota(structure: StructurePartenaire, role: str, organisme: Organisme | None) -> None:
+    quota = account_quota(structure, role, organisme)
+    active = structure.comptes.filter(role=role, is_active=True).count()
+    if active >= quota:
+        label = _("gestionnaires") if role == Role.GESTIONNAIRE else _("techniciens")
+        raise QuotaReached(
+            _(
+                "Le nombre maximum de %(label)s actifs prévu par la convention (%(quota)s) est "
+                "atteint."
+            )
+            % {"label": label, "quota": quota}
+        )
+
+
+def _check_email_free(account: User) -> None:
+    taken = (
+        User.objects.active()
+        .filter(role=account.role, email=account.email)
+        .exclude(pk=account.pk)
+        .exists()
+    )
+    if taken:
+        raise EmailAlreadyUsed(_("Un compte actif de ce rôle utilise déjà cette adresse e-mail."))
+
+
+# --- Creation, modification -----------------------------------------------------------------
+
+
+@transaction.atomic
+def create_partner_account(
+    *,
+    by: User,
+    role: str,
+    structure: StructurePartenaire,
+    organisme: Organisme | None,
+    data: dict[str, Any],
+) -> User:
+    """Create a gestionnaire or technicien of `structure` and send the invitation.
+
+    `organisme` is the one whose convention sets the quota: the agent's, or the one the
+    gestionnaire selected.
+    """
+    structure = _lock_structure(structure)
+    _check_quota(structure, role, organisme)
+    account = User(role=role, structure=structure, created_by=by, **data)
+    _check_email_free(account)
+    account.set_unusable_password()
+    _save_with_new_identifiant(account)
+    AccountEvent.objects.create(account=account, kind=AccountEvent.Kind.CREATED, by=by)
+    invite(account, by=by)
+    return account
+
+
+@transaction.atomic
+def create_agent_account(*, by: User, organisme: Organisme, data: dict[str, Any]) -> User:
+    account = User(role=Role.AGENT, organisme=organisme, created_by=by, **data)
+    _check_email_free(account)
+    account.set_unusable_password()
+    _save_with_new_identifiant(account)
+    AccountEvent.objects.create(account=account, kind=AccountEvent.Kind.CREATED, by=by)
+    invite(account, by=by)
+    return account
+
+
+@transaction.atomic
+def modify_account(*, by: User, account: User, data: dict[str, Any]) -> dict[str, list]:
+    """Change the person's details (never the identifiant); returns {field: [before, after]}."""
+    account = User.objects.select_for_update().get(pk=account.pk)
+    changes = {}
+    for field in EDITABLE_FIELDS:
+        if field in data and data[field] != getattr(account, field):
+            changes[field] = [getattr(account, field), data[field]]
+            setattr(account, field, data[field])
+    if not changes:
+        return changes
+    if "email" in changes and account.is_active:
+        _check_email_free(account)
+    account.save(update_fields=list(changes))
+    AccountEvent.objects.create(
+        account=account, kind=AccountEvent.Kind.MODIFIED, by=by, changes=changes
+    )
+    return changes
+
+
+# --- Inactivation, reactivation -------------------------------------------------------------
+
+
+@transaction.atomic
+def inactivate_account(*, by: User, account: User) -> None:
+    """Inactivate a partner account; its pending invitation links stop working.
+
+    The last active gestionnaire of a structure can never be inactivated; the last active
+    technicien cannot be by a gestionnaire (the fund may, e.g. on fraud).
+    """
+    structure = _lock_structure(account.structure)
+    account = User.objects.select_for_update().get(pk=account.pk)
+    if not account.is_active:
+        return
+    others_active = structure.comptes.filter(role=account.role, is_active=True).exclude(
+        pk=account.pk
+    )
+    if account.is_gestionnaire and not others_active.exists():
+        raise LastActiveAccount(
+            _(
+                "C'est le dernier gestionnaire actif de la structure : créez ou réactivez "
+                "d'abord un autre gestionnaire."
+            )
+        )
+    if account.is_technicien and by.is_gestionnaire and not others_active.exists():
+        raise LastActiveAccount(
+            _(
+                "C'est le dernier technicien actif de la structure : créez d'abord le compte "
+                "qui le remplace."
+            )
+        )
+    account.is_active = False
+    account.inactivated_at = timezone.now()
+    account.save(update_fields=["is_active", "inactivated_at"])
+    account.invitations.pending().update(revoked_at=timezone.now())
+    AccountEvent.objects.create(account=account, kind=AccountEvent.Kind.INACTIVATED, by=by)
+
+
+@transaction.atomic
+def reactivate_account(
+    *, by: User, account: User, reason: str, organisme: Organisme | None = None
+) -> None:
+    """Reactivate within the quota; the old password stops working and a new link is sent."""
+    structure = _lock_structure(account.structure)
+    account = User.objects.select_for_update().get(pk=account.pk)
+    if account.is_active:
+        return
+    _check_quota(structure, account.role, organisme)
+    _check_email_free(account)
+    account.is_active = True
+    account.inactivated_at = None
+    account.reactivation_reason = reason
+    account.set_unusable_password()
+    account.save(update_fields=["is_active", "inactivated_at", "reactivation_reason", "password"])
+    AccountEvent.objects.create(
+        account=account, kind=AccountEvent.Kind.REACTIVATED, by=by, reason=reason
+    )
+    invite(account, by=by, reactivation=True)
+
+
+# --- Structure suspension -------------------------------------------------------------------
+
+
+@transaction.atomic
+def suspend_structure(*, by: User, structure: StructurePartenaire, reason: str) -> None:
+    """The fund cuts a structure's access at once (SPEC §7): no account of it can log in."""
+    structure = _lock_structure(structure)
+    if structure.suspendue_le is None:
+        structure.suspendue_le = timezone.now()
+        structure.motif_suspension = reason
+        structure.save(update_fields=["suspendue_le", "motif_suspension"])
+
+
+@transaction.atomic
+def lift_suspension(*, by: User, structure: StructurePartenaire) -> None:
+    structure = _lock_structure(structure)
+    structure.suspendue_le = None
+    structure.motif_suspension = ""
+    structure.save(update_fields=["suspendue_le", "motif_suspension"])
+
+
+# --- Invitations ----------------------------------------------------------------------------
+
+
+def invite(account: User, *, by: User | None, reactivation: bool = False) -> Invitation:
+    """Issue a new "Créer mon mot de passe" link (killing older ones) and e-mail it after commit."""
+    from .tasks import send_invitation
+
+    now = timezone.now()
+    account.invitations.pending().update(revoked_at=now)
+    invitation = Invitation.objects.create(account=account, expires_at=Invitation.new_expiry())
+    template = "accounts/reactivation" if reactivation else "accounts/invitation"
+    sent = record_email(template=template, recipient=account.email, account=account)
+    AccountEvent.objects.create(account=account, kind=AccountEvent.Kind.INVITATION_SENT, by=by)
+    transaction.on_commit(lambda: send_invitation.delay(invitation.pk, sent.pk))
+    return invitation
+
+
+@transaction.atomic
+def resend_invitation(*, by: User | None, account: User) -> Invitation:
+    """A new link for an active account whose password was never set."""
+    account = User.objects.select_for_update().get(pk=account.pk)
+    if not account.is_active or account.has_usable_password():
+        raise AccountRuleError(
+            _("Ce compte n'attend pas d'invitation : il est inactif ou son mot de passe existe.")
+        )
+    reactivation = account.events.filter(kind=AccountEvent.Kind.REACTIVATED).exists()
+    return invite(account, by=by, reactivation=reactivation)
+
+
+@transaction.atomic
+def accept_invitation(*, invitation: Invitation, password: str) -> User:
+    """Set the password chosen through a valid link; the link is then used up."""
+    invitation = (
+        Invitation.objects.select_for_update().select_related("account").get(pk=invitation.pk)
+    )
+    if not invitation.is_usable or not invitation.account.is_active:
+        raise AccountRuleError(_("Ce lien n'est plus valide."))
+    now = timezone.now()
+    account = invitation.account
+    account.set_password(password)
+    account.password_changed_at = now
+    account.save(update_fields=["password", "password_changed_at"])
+    invitation.used_at = now
+    invitation.save(update_fields=["used_at"])
+    AccountEvent.objects.create(account=account, kind=AccountEvent.Kind.PASSWORD_SET, by=account)
+    return account
+
+
+@transaction.atomic
+def renew_expired_invitation(*, invitation: Invitation) -> Invitation:
+    """Whoever holds an expired link may ask for a new one: it goes to the account's e-mail."""
+    invitation = (
+        Invitation.objects.select_for_update().select_related("account").get(pk=invitation.pk)
+    )
+    account = invitation.account
+    if not (invitation.is_expired and invitation.used_at is None and invitation.revoked_at is None):
+        raise AccountRuleError(_("Ce lien ne peut pas être renouvelé."))
+    return resend_invitation(by=None, account=account)
+
+
+# Expired links are kept this long, so that a late click is still offered a new link.
+EXPIRED_INVITATION_RETENTION = timedelta(days=30)
+
+
+def purge_expired_invitations() -> int:
+    """Delete links expired long ago; returns how many."""
+    limit = timezone.now() - EXPIRED_INVITATION_RETENTION
+    deleted, _details = Invitation.objects.filter(expires_at__lt=limit).delete()
+    return deleted

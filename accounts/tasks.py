@@ -1,0 +1,51 @@
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.urls import reverse
+
+from notifications.models import SentEmail
+from notifications.tasks import EMAIL_TASK_OPTIONS, deliver_with_retries
+
+from . import services
+from .models import Invitation, Role
+
+logger = logging.getLogger(__name__)
+
+ROLE_WORDS = {
+    Role.GESTIONNAIRE: ("gestionnaire partenaire", "GESTIONNAIRE partenaire", "votre structure"),
+    Role.TECHNICIEN: ("technicien partenaire", "TECHNICIEN partenaire", "votre structure"),
+    Role.AGENT: ("agent de caisse", "AGENT DE CAISSE", "votre organisme"),
+    Role.ADMINISTRATEUR: ("administrateur national", "ADMINISTRATEUR", "Espace Partenaires"),
+}
+
+
+@shared_task(**EMAIL_TASK_OPTIONS)
+def send_invitation(self, invitation_id: int, sent_email_id: int) -> None:
+    """Make the link's secret here, in the worker, so that it never travels through the broker."""
+    sent = SentEmail.objects.get(pk=sent_email_id)
+    if sent.status == SentEmail.Status.SENT:
+        return
+    invitation = Invitation.objects.select_related("account").get(pk=invitation_id)
+    if not invitation.is_usable:
+        return  # superseded or revoked before it could be sent: the newer one will go
+    account = invitation.account
+    token = invitation.issue_token()
+    role, role_upper, scope = ROLE_WORDS[account.role]
+    context = {
+        "prenom_nom": account.get_full_name(),
+        "identifiant": account.identifiant,
+        "role": role,
+        "role_upper": role_upper,
+        "scope": scope,
+        "link": settings.SITE_URL + reverse("accounts:invitation", args=[token]),
+        "timeout_hours": settings.INVITATION_TIMEOUT_HOURS,
+    }
+    deliver_with_retries(self, sent, context)
+
+
+@shared_task
+def purge_expired_invitations() -> int:
+    deleted = services.purge_expired_invitations()
+    logger.info("purge_expired_invitations: %s invitation(s) deleted", deleted)
+    return deleted

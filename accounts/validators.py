@@ -1,0 +1,131 @@
+"""Field rules of SPEC §3, shared by the portal forms and the admin.
+
+Each rule is a normaliser (what is stored) and a validator (what is accepted, with the French
+message shown next to the field). The form fields at the bottom bind them, and the model fields in
+`accounts.fields` hand those form fields to every ModelForm, the admin's included.
+"""
+
+import re
+import unicodedata
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+NOM_MAX_LENGTH = 30
+PRENOM_MAX_LENGTH = 20
+FONCTION_MAX_LENGTH = 20
+
+# Letters of any alphabet (accents included), space, hyphen, apostrophe.
+_NAME_RE = re.compile(r"^(?:[^\W\d_]|[ '\-])+$")
+_NAME_PART_SEPARATORS = re.compile(r"([ '\-])")
+_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "‘": "'"})
+
+
+def _clean_spaces(value: str) -> str:
+    value = value.translate(_APOSTROPHES)
+    return re.sub(r"\s+", " ", value).strip()
+
+
+def normalize_nom(value: str) -> str:
+    """'de la Fontaine ' → 'DE LA FONTAINE'."""
+    return _clean_spaces(value).upper()
+
+
+def normalize_prenom(value: str) -> str:
+    """'jean-pierre' → 'Jean-Pierre', 'MARIE claire' → 'Marie Claire'."""
+    parts = _NAME_PART_SEPARATORS.split(_clean_spaces(value).lower())
+    return "".join(part[:1].upper() + part[1:] for part in parts)
+
+
+def validate_name_characters(value: str) -> None:
+    if not _NAME_RE.match(value) or not any(char.isalpha() for char in value):
+        raise ValidationError(
+            _("Caractères acceptés : lettres (accentuées ou non), espace, tiret et apostrophe."),
+            code="invalid_characters",
+        )
+
+
+def normalize_telephone(value: str) -> str:
+    """'0700000000', '07 00 00 00 00', '07.00.00.00.00' → '07.00.00.00.00'.
+
+    Anything that is not ten digits once spaces and dots are removed is returned unchanged, for
+    `validate_telephone` to refuse.
+    """
+    digits = re.sub(r"[ .]", "", value.strip())
+    if not re.fullmatch(r"\d{10}", digits):
+        return value.strip()
+    return ".".join(digits[i : i + 2] for i in range(0, 10, 2))
+
+
+def validate_telephone(value: str) -> None:
+    if not re.fullmatch(r"0\d(?:\.\d\d){4}", normalize_telephone(value)):
+        raise ValidationError(
+            _(
+                "Saisissez un numéro de téléphone à 10 chiffres commençant par 0, "
+                "par exemple 07.00.00.00.00."
+            ),
+            code="invalid_telephone",
+        )
+
+
+def normalize_email(value: str) -> str:
+    return value.strip().lower()
+
+
+def login_identifier_base(prenom: str, nom: str) -> str:
+    """First letter of the prénom, a dot, the nom; lower-case, letters a–z only.
+
+    Maryse PICHON → 'm.pichon'; Élodie D'ARTAGNAN-LÉVÊQUE → 'e.dartagnanleveque'.
+    """
+
+    def letters(text: str) -> str:
+        decomposed = unicodedata.normalize("NFKD", text.lower())
+        return "".join(char for char in decomposed if "a" <= char <= "z")
+
+    return f"{letters(prenom)[:1]}.{letters(nom)}"
+
+
+class NomFormField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", NOM_MAX_LENGTH)
+        kwargs.setdefault(
+            "help_text", _("30 caractères maximum : lettres, espace, tiret, apostrophe.")
+        )
+        super().__init__(**kwargs)
+        self.validators.append(validate_name_characters)
+
+    def to_python(self, value):
+        return normalize_nom(super().to_python(value))
+
+
+class PrenomFormField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", PRENOM_MAX_LENGTH)
+        kwargs.setdefault(
+            "help_text", _("20 caractères maximum : lettres, espace, tiret, apostrophe.")
+        )
+        super().__init__(**kwargs)
+        self.validators.append(validate_name_characters)
+
+    def to_python(self, value):
+        return normalize_prenom(super().to_python(value))
+
+
+class TelephoneFormField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs["max_length"] = None  # "07 00 00 00 00" is longer than what is stored
+        kwargs.setdefault("help_text", _("10 chiffres, par exemple 07.00.00.00.00."))
+        super().__init__(**kwargs)
+        self.validators.append(validate_telephone)
+
+    def widget_attrs(self, widget):
+        return {**super().widget_attrs(widget), "inputmode": "tel", "autocomplete": "tel"}
+
+    def to_python(self, value):
+        return normalize_telephone(super().to_python(value))
+
+
+class EmailFormField(forms.EmailField):
+    def to_python(self, value):
+        return normalize_email(super().to_python(value))

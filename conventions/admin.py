@@ -1,0 +1,121 @@
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from organismes.models import Organisme
+from organismes.scoping import OrganismeScopedAdminMixin, structures_in_scope
+
+from .forms import ConventionAdminForm
+from .models import Convention, Offre, default_quotas
+
+
+class EtatFilter(admin.SimpleListFilter):
+    title = _("état")
+    parameter_name = "etat"
+
+    def lookups(self, request, model_admin):
+        return Convention.Etat.choices
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case Convention.Etat.A_VENIR:
+                return queryset.a_venir()
+            case Convention.Etat.EN_COURS:
+                return queryset.en_cours()
+            case Convention.Etat.TERMINEE:
+                return queryset.terminees()
+        return queryset
+
+
+class ConventionFieldsMixin:
+    """Choices of an agent's convention form: their organisme only, their structures only."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        user = request.user
+        if db_field.name == "organisme" and not user.is_superuser:
+            kwargs["queryset"] = Organisme.objects.filter(pk=user.organisme_id)
+            kwargs["initial"] = user.organisme_id
+            kwargs["disabled"] = True
+        if db_field.name == "structure":
+            kwargs["queryset"] = structures_in_scope(user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Convention)
+class ConventionAdmin(ConventionFieldsMixin, OrganismeScopedAdminMixin, admin.ModelAdmin):
+    form = ConventionAdminForm
+    list_display = (
+        "reference",
+        "structure",
+        "organisme",
+        "date_debut",
+        "date_fin",
+        "etat_display",
+        "max_gestionnaires",
+        "max_techniciens",
+        "habilitee",
+    )
+    list_filter = (EtatFilter, "habilitee", ("organisme", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("reference", "structure__nom", "structure__siret")
+    list_select_related = ("structure", "organisme")
+    autocomplete_fields = ("structure",)
+    date_hierarchy = "date_debut"
+    fieldsets = (
+        (None, {"fields": ("organisme", "structure", "reference")}),
+        (_("Dates"), {"fields": ("date_debut", "date_fin")}),
+        (_("Comptes"), {"fields": ("max_gestionnaires", "max_techniciens")}),
+        (_("Offres de service"), {"fields": ("offres", "habilitee")}),
+    )
+
+    def scope(self, request, queryset):
+        user = request.user
+        if user.is_superuser:
+            return queryset
+        return queryset.filter(organisme_id=user.organisme_id)
+
+    @admin.display(description=_("état"))
+    def etat_display(self, convention: Convention) -> str:
+        etat = convention.etat()
+        return format_html('<span class="etat etat-{}">{}</span>', etat.value, etat.label)
+
+    def get_changeform_initial_data(self, request):
+        """Quotas proposed from the size of the structure given in ?structure=…"""
+        initial = super().get_changeform_initial_data(request)
+        structure = structures_in_scope(request.user).filter(pk=initial.get("structure")).first()
+        if structure is not None:
+            gestionnaires, techniciens = default_quotas(structure.nombre_membres)
+            initial.setdefault("max_gestionnaires", gestionnaires)
+            initial.setdefault("max_techniciens", techniciens)
+        return initial
+
+
+class ConventionInline(ConventionFieldsMixin, admin.StackedInline):
+    model = Convention
+    form = ConventionAdminForm
+    extra = 0
+    fields = (
+        "organisme",
+        "reference",
+        ("date_debut", "date_fin"),
+        ("max_gestionnaires", "max_techniciens"),
+        "offres",
+        "habilitee",
+    )
+    show_change_link = True
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("organisme")
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(organisme_id=request.user.organisme_id)
+
+    def get_min_num(self, request, obj=None, **kwargs):
+        # An agent creates a structure together with its convention: without one, the structure
+        # would be outside the agent's organisme, hence invisible to them.
+        return 1 if obj is None and not request.user.is_superuser else 0
+
+
+@admin.register(Offre)
+class OffreAdmin(admin.ModelAdmin):
+    list_display = ("libelle", "code", "ordre")
+    ordering = ("ordre",)

@@ -1,0 +1,66 @@
+"""E-mails: recorded in the transaction that causes them, sent by Celery once it commits.
+
+If the transaction rolls back, neither the record nor the e-mail exists.
+"""
+
+import logging
+from typing import Any
+
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from .models import SentEmail
+
+logger = logging.getLogger(__name__)
+
+
+def render_email(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, text body, HTML body) from templates/emails/<template>.{subject.txt,txt,html}."""
+    subject = render_to_string(f"emails/{template}.subject.txt", context)
+    text = render_to_string(f"emails/{template}.txt", context)
+    html = render_to_string(f"emails/{template}.html", context)
+    return " ".join(subject.split()), text, html
+
+
+def record_email(*, template: str, recipient: str, account=None) -> SentEmail:
+    return SentEmail.objects.create(template=template, recipient=recipient, account=account)
+
+
+def schedule_email(
+    *, template: str, recipient: str, context: dict[str, Any], account=None
+) -> SentEmail:
+    """Record an e-mail and send it after commit.
+
+    `context` travels through the broker: it must hold no secret.
+    """
+    from .tasks import send_email
+
+    sent = record_email(template=template, recipient=recipient, account=account)
+    transaction.on_commit(lambda: send_email.delay(sent.pk, context))
+    return sent
+
+
+def deliver(sent: SentEmail, context: dict[str, Any]) -> None:
+    """Render and send now; raises on a provider error so that the task retries."""
+    subject, text, html = render_email(sent.template, context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[sent.recipient])
+    message.attach_alternative(html, "text/html")
+    sent.attempts += 1
+    sent.subject = subject[:200]
+    try:
+        message.send()
+    except Exception as error:
+        sent.error = f"{type(error).__name__}"
+        sent.save(update_fields=["attempts", "subject", "error"])
+        raise
+    sent.status = SentEmail.Status.SENT
+    sent.sent_at = timezone.now()
+    sent.error = ""
+    sent.save(update_fields=["attempts", "subject", "status", "sent_at", "error"])
+    logger.info("e-mail %s sent (template %s, id %s)", sent.status, sent.template, sent.pk)
+
+
+def mark_failed(sent_email_id: int) -> None:
+    SentEmail.objects.filter(pk=sent_email_id).update(status=SentEmail.Status.FAILED)

@@ -1,0 +1,130 @@
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from accounts import services
+from conventions.admin import ConventionInline
+
+from .models import Organisme, StructurePartenaire
+from .scoping import OrganismeScopedAdminMixin, structures_in_scope
+
+
+@admin.register(Organisme)
+class OrganismeAdmin(admin.ModelAdmin):
+    list_display = ("nom", "code", "email_referent", "delai_purge_mois")
+    search_fields = ("nom", "code")
+
+
+class SuspensionFilter(admin.SimpleListFilter):
+    title = _("accès")
+    parameter_name = "suspendue"
+
+    def lookups(self, request, model_admin):
+        return (("oui", _("suspendu")), ("non", _("ouvert")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "oui":
+            return queryset.filter(suspendue_le__isnull=False)
+        if self.value() == "non":
+            return queryset.filter(suspendue_le__isnull=True)
+        return queryset
+
+
+class SuspensionForm(forms.Form):
+    motif = forms.CharField(
+        label=_("Motif de la suspension"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+        help_text=_("Par exemple : suspicion de fraude, perte d'identifiants."),
+    )
+
+
+@admin.register(StructurePartenaire)
+class StructurePartenaireAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "nom",
+        "siret",
+        "ville",
+        "nombre_membres",
+        "comptes_actifs",
+        "acces",
+    )
+    list_filter = (SuspensionFilter, ("conventions__organisme", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("nom", "siret", "ville", "code_postal")
+    readonly_fields = ("suspendue_le", "motif_suspension")
+    fieldsets = (
+        (None, {"fields": ("nom", "siret", "nombre_membres")}),
+        (_("Coordonnées"), {"fields": ("adresse", "code_postal", "ville", "telephone")}),
+        (_("Accès"), {"fields": ("suspendue_le", "motif_suspension")}),
+    )
+    inlines = (ConventionInline,)
+    actions = ("suspendre", "lever_suspension")
+
+    def scope(self, request, queryset):
+        return queryset.filter(pk__in=structures_in_scope(request.user).values("pk"))
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_comptes_actifs=Count("comptes", filter=Q(comptes__is_active=True)))
+        )
+
+    def get_list_filter(self, request):
+        if request.user.is_superuser:
+            return self.list_filter
+        return (SuspensionFilter,)
+
+    @admin.display(description=_("comptes actifs"), ordering="_comptes_actifs")
+    def comptes_actifs(self, structure: StructurePartenaire) -> int:
+        return structure._comptes_actifs
+
+    @admin.display(description=_("accès"), boolean=True)
+    def acces(self, structure: StructurePartenaire) -> bool:
+        return not structure.is_suspendue
+
+    @admin.action(
+        permissions=("change",), description=_("Suspendre l'accès des structures sélectionnées")
+    )
+    def suspendre(self, request, queryset):
+        form = SuspensionForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            for structure in queryset:
+                services.suspend_structure(
+                    by=request.user, structure=structure, reason=form.cleaned_data["motif"]
+                )
+            count = queryset.count()
+            self.message_user(
+                request,
+                ngettext(
+                    "L'accès de %(count)d structure est suspendu.",
+                    "L'accès de %(count)d structures est suspendu.",
+                    count,
+                )
+                % {"count": count},
+                messages.SUCCESS,
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/organismes/suspension.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Suspendre l'accès"),
+                "structures": queryset,
+                "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(
+        permissions=("change",), description=_("Lever la suspension des structures sélectionnées")
+    )
+    def lever_suspension(self, request, queryset):
+        for structure in queryset.filter(suspendue_le__isnull=False):
+            services.lift_suspension(by=request.user, structure=structure)
+        self.message_user(request, _("L'accès des structures sélectionnées est rétabli."))

@@ -1,0 +1,110 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.fields import TelephoneField
+
+from .validators import validate_siret
+
+
+class Organisme(models.Model):
+    """An organisme d'assurance maladie (a CPAM), which signs conventions with partners."""
+
+    code = models.CharField(_("code"), max_length=10, unique=True)
+    nom = models.CharField(_("nom"), max_length=100)
+    email_referent = models.EmailField(
+        _("e-mail du référent"),
+        help_text=_("Reçoit les alertes de fin de convention de ses partenaires."),
+    )
+    delai_purge_mois = models.PositiveSmallIntegerField(
+        _("délai de purge (mois)"),
+        default=6,
+        validators=[MinValueValidator(1), MaxValueValidator(24)],
+        help_text=_("Les comptes inactifs depuis plus longtemps sont supprimés."),
+    )
+
+    class Meta:
+        verbose_name = _("organisme d'assurance maladie")
+        verbose_name_plural = _("organismes d'assurance maladie")
+        ordering = ["nom"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(delai_purge_mois__gte=1, delai_purge_mois__lte=24),
+                name="organisme_delai_purge_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.nom
+
+
+class StructureQuerySet(models.QuerySet):
+    def for_organisme(self, organisme: "Organisme | int") -> "StructureQuerySet":
+        """Structures that have (or had) a convention with this organisme."""
+        from conventions.models import Convention
+
+        return self.filter(
+            pk__in=Convention.objects.filter(organisme=organisme).values("structure_id")
+        )
+
+
+class StructurePartenaire(models.Model):
+    """A partner structure (CCAS, association, département site, tutelle…)."""
+
+    nom = models.CharField(_("nom"), max_length=150)
+    siret = models.CharField(
+        _("SIRET"),
+        max_length=14,
+        unique=True,
+        validators=[validate_siret],
+        error_messages={"unique": _("Une structure avec ce SIRET existe déjà.")},
+    )
+    adresse = models.CharField(_("adresse"), max_length=200)
+    code_postal = models.CharField(_("code postal"), max_length=5)
+    ville = models.CharField(_("ville"), max_length=100)
+    telephone = TelephoneField(_("téléphone"))
+    nombre_membres = models.PositiveIntegerField(
+        _("nombre de membres"),
+        validators=[MinValueValidator(1)],
+        help_text=_("Sert à proposer les quotas de comptes des conventions."),
+    )
+    suspendue_le = models.DateTimeField(
+        _("accès suspendu le"),
+        null=True,
+        blank=True,
+        help_text=_("Tant que l'accès est suspendu, aucun compte de la structure ne se connecte."),
+    )
+    motif_suspension = models.TextField(_("motif de la suspension"), blank=True)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+
+    objects = StructureQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("structure partenaire")
+        verbose_name_plural = _("structures partenaires")
+        ordering = ["nom"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(siret__regex=r"^[0-9]{14}$"), name="structure_siret_14_digits"
+            ),
+            models.CheckConstraint(
+                condition=Q(nombre_membres__gte=1), name="structure_nombre_membres_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.nom
+
+    @property
+    def is_suspendue(self) -> bool:
+        return self.suspendue_le is not None
+
+    def active_gestionnaires(self):
+        return self.comptes.gestionnaires().active()
+
+    def techniciens(self):
+        return self.comptes.techniciens()
+
+    def active_techniciens(self):
+        return self.techniciens().active()

@@ -1,0 +1,20 @@
+import pytest
+from django.conf import settings
+
+from espace_partenaires.celery import app as celery_app
+
+
+def pytest_configure(config):
+    # Static files without the collectstatic manifest; e-mail tasks run in the test's thread.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """Run the callbacks registered with transaction.on_commit, as a real commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -1,0 +1,97 @@
+import datetime
+
+import factory
+from django.utils import timezone
+
+from accounts.models import Civilite, Role, User
+from conventions.models import Convention
+from organismes.models import Organisme, StructurePartenaire
+
+TEST_PASSWORD = "Un-Mot-De-Passe-Solide-42"
+
+
+def valid_siret(number: int) -> str:
+    """A 14-digit SIRET passing the Luhn check, different for each number."""
+    from organismes.validators import is_valid_siret
+
+    base = f"{number:013d}"
+    return next(base + str(d) for d in range(10) if is_valid_siret(base + str(d)))
+
+
+class OrganismeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisme
+
+    code = factory.Sequence(lambda n: f"{100 + n}")
+    nom = factory.Sequence(lambda n: f"CPAM TEST {n}")
+    email_referent = factory.Sequence(lambda n: f"referent{n}@cpam.example")
+
+
+class StructureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StructurePartenaire
+
+    nom = factory.Sequence(lambda n: f"CCAS NUMERO {n}")
+    siret = factory.Sequence(lambda n: valid_siret(10_000 + n))
+    adresse = "1 place de la Mairie"
+    code_postal = "60100"
+    ville = "Creil"
+    telephone = "03.44.00.00.00"
+    nombre_membres = 12
+
+
+class ConventionFactory(factory.django.DjangoModelFactory):
+    """A convention en cours, open-ended, between a new structure and a new organisme."""
+
+    class Meta:
+        model = Convention
+
+    organisme = factory.SubFactory(OrganismeFactory)
+    structure = factory.SubFactory(StructureFactory)
+    reference = factory.Sequence(lambda n: f"CONV-{n:05d}")
+    date_debut = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=30))
+    date_fin = None
+    max_gestionnaires = 2
+    max_techniciens = 5
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    identifiant = factory.Sequence(lambda n: f"u.compte{n}")
+    civilite = Civilite.MADAME
+    nom_patronymique = "PICHON"
+    nom_usuel = ""
+    prenom = "Maryse"
+    fonction = "Bénévole"
+    telephone = "07.00.00.00.00"
+    email = factory.Sequence(lambda n: f"personne{n}@partenaire.example")
+    password_changed_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def password(self, create, extracted, **kwargs):
+        self.set_password(extracted or TEST_PASSWORD)
+        if create:
+            self.save(update_fields=["password"])
+
+
+class GestionnaireFactory(UserFactory):
+    role = Role.GESTIONNAIRE
+    structure = factory.SubFactory(StructureFactory)
+
+
+class TechnicienFactory(UserFactory):
+    role = Role.TECHNICIEN
+    structure = factory.SubFactory(StructureFactory)
+
+
+class AgentFactory(UserFactory):
+    role = Role.AGENT
+    organisme = factory.SubFactory(OrganismeFactory)
+
+
+class SuperuserFactory(UserFactory):
+    role = Role.ADMINISTRATEUR
+    is_superuser = True
