@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.conf import settings
 
@@ -10,6 +12,9 @@ def pytest_configure(config):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Tests run tasks eagerly, except the real-worker test, which uses Redis when REDIS_URL is
+    # set (CI) and an in-memory broker otherwise (never the folder `make run` uses).
+    celery_app.conf.broker_url = os.environ.get("REDIS_URL") or "memory://"
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
 

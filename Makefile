@@ -1,0 +1,58 @@
+# Espace Partenaires — the two commands of the README, and a few helpers.
+#   make run    set up and start the portal on embedded defaults (SQLite, local Celery broker)
+#   make test   set up and run the whole test suite (lint, migrations check, pytest)
+
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+
+# The first interpreter that is Python 3.12 or newer (Django 6.1 needs it). With pyenv, the
+# .python-version file makes `python3` resolve to 3.12.
+PYTHON ?= $(shell for candidate in python3.14 python3.13 python3.12 python3; do \
+	if $$candidate -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
+		echo $$candidate; break; fi; done)
+
+.PHONY: run test lint format check-deploy clean
+
+$(BIN)/.installed: pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "Python 3.12 ou plus récent est nécessaire (Django 6.1) et n'a pas été trouvé :"; \
+		echo "installez python3.12 ou python3.13, ou indiquez-le : make PYTHON=/chemin/vers/python3.12"; \
+		exit 1; fi
+	@if [ -x $(BIN)/python ] && ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+		echo "L'environnement $(VENV) utilise un Python trop ancien : il est recréé."; rm -rf $(VENV); fi
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet ".[dev]"
+	@touch $@
+
+run: export DEBUG := true
+run: $(BIN)/.installed
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo
+	@echo "Espace Partenaires : http://127.0.0.1:8000/  (admin : http://127.0.0.1:8000/admin/)"
+	@echo "E-mails : affichés ici et enregistrés dans var/emails/. Ctrl-C arrête tout."
+	@trap 'kill 0' EXIT; \
+	$(BIN)/celery -A espace_partenaires worker --beat --loglevel=INFO --concurrency=1 & \
+	$(MANAGE) runserver 127.0.0.1:8000
+
+test: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MANAGE) makemigrations --check --dry-run
+	$(BIN)/pytest
+
+format: $(BIN)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Production-like environment: `check --deploy` must print no warning.
+check-deploy: $(BIN)/.installed
+	DEBUG=false HTTPS=true BEHIND_TLS_PROXY=true STATIC_MANIFEST=true \
+	SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	ALLOWED_HOSTS=espace-partenaires.example SECURE_HSTS_PRELOAD=true \
+	$(MANAGE) check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var
