@@ -33,9 +33,11 @@ run: $(BIN)/.installed
 	$(MANAGE) seed_demo
 	@echo "Espace Partenaires : http://127.0.0.1:8000/  (admin : http://127.0.0.1:8000/admin/)"
 	@echo "E-mails : affichés ici et enregistrés dans var/emails/. Ctrl-C arrête tout."
-	@trap 'kill 0' EXIT; \
-	$(BIN)/celery -A espace_partenaires worker --beat --loglevel=INFO --concurrency=1 & \
-	$(MANAGE) runserver 127.0.0.1:8000
+	@trap 'stopping=1' INT TERM; \
+	$(BIN)/celery -A espace_partenaires worker --beat --loglevel=INFO --concurrency=1 & worker=$$!; \
+	$(MANAGE) runserver --noreload 127.0.0.1:8000 & web=$$!; \
+	wait -n; status=$$?; kill $$worker $$web 2>/dev/null; wait; \
+	if [ -n "$$stopping" ]; then echo "Espace Partenaires arrêté."; else exit $$status; fi
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
