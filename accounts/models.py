@@ -314,6 +314,11 @@ class Invitation(models.Model):
         return self.used_at is None and self.revoked_at is None and not self.is_expired
 
 
+class AccountEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("L'historique des comptes ne se modifie pas.")
+
+
 class AccountEvent(models.Model):
     """Append-only history of what happened to an account (SPEC §4)."""
 
@@ -341,6 +346,8 @@ class AccountEvent(models.Model):
     # Before/after values of a modification ({"field": [before, after]}), or the reason.
     changes = models.JSONField(_("changements"), default=dict, blank=True)
     reason = models.TextField(_("motif"), blank=True)
+
+    objects = AccountEventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("événement de compte")

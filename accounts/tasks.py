@@ -5,6 +5,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from notifications.models import SentEmail
+from notifications.services import mark_cancelled
 from notifications.tasks import EMAIL_TASK_OPTIONS, deliver_with_retries
 
 from . import services
@@ -28,7 +29,8 @@ def send_invitation(self, invitation_id: int, sent_email_id: int) -> None:
         return
     invitation = Invitation.objects.select_related("account").get(pk=invitation_id)
     if not invitation.is_usable:
-        return  # superseded or revoked before it could be sent: the newer one will go
+        mark_cancelled(sent)  # superseded or revoked before it could go: the newer one will
+        return
     account = invitation.account
     token = invitation.issue_token()
     role, role_upper, scope = ROLE_WORDS[account.role]

@@ -16,10 +16,11 @@ NOM_MAX_LENGTH = 30
 PRENOM_MAX_LENGTH = 20
 FONCTION_MAX_LENGTH = 20
 
-# Letters of any alphabet (accents included), space, hyphen, apostrophe.
-_NAME_RE = re.compile(r"^(?:[^\W\d_]|[ '\-])+$")
+_NAME_SEPARATORS = frozenset(" '-")
 _NAME_PART_SEPARATORS = re.compile(r"([ '\-])")
 _APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "‘": "'"})
+# Letters that Unicode does not decompose into a–z: without this, Œdipe CŒUR would be 'd.cur'.
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
 
 
 def _clean_spaces(value: str) -> str:
@@ -38,8 +39,15 @@ def normalize_prenom(value: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in parts)
 
 
+def _is_latin_letter(char: str) -> bool:
+    # Latin script, accented or not (é, ç, ğ, ł…): what French civil status uses, and what a
+    # login identifier can be built from.
+    return char.isalpha() and unicodedata.name(char, "").startswith("LATIN ")
+
+
 def validate_name_characters(value: str) -> None:
-    if not _NAME_RE.match(value) or not any(char.isalpha() for char in value):
+    allowed = all(_is_latin_letter(char) or char in _NAME_SEPARATORS for char in value)
+    if not allowed or not any(char.isalpha() for char in value):
         raise ValidationError(
             _("Caractères acceptés : lettres (accentuées ou non), espace, tiret et apostrophe."),
             code="invalid_characters",
@@ -80,7 +88,7 @@ def login_identifier_base(prenom: str, nom: str) -> str:
     """
 
     def letters(text: str) -> str:
-        decomposed = unicodedata.normalize("NFKD", text.lower())
+        decomposed = unicodedata.normalize("NFKD", text.lower().translate(_LIGATURES))
         return "".join(char for char in decomposed if "a" <= char <= "z")
 
     return f"{letters(prenom)[:1]}.{letters(nom)}"

@@ -114,6 +114,11 @@ class ConventionInline(ConventionFieldsMixin, admin.StackedInline):
         # would be outside the agent's organisme, hence invisible to them.
         return 1 if obj is None and not request.user.is_superuser else 0
 
+    def get_formset(self, request, obj=None, **kwargs):
+        # min_num alone only displays the form: the server must refuse a request without it.
+        kwargs.setdefault("validate_min", True)
+        return super().get_formset(request, obj, **kwargs)
+
 
 @admin.register(Offre)
 class OffreAdmin(admin.ModelAdmin):

@@ -13,6 +13,7 @@ class SentEmail(models.Model):
         PENDING = "pending", _("en attente")
         SENT = "sent", _("envoyé")
         FAILED = "failed", _("échec")
+        CANCELLED = "cancelled", _("annulé")  # superseded before it could go (a newer link)
 
     template = models.CharField(_("modèle"), max_length=100)
     recipient = models.EmailField(_("destinataire"))

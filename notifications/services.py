@@ -64,3 +64,8 @@ def deliver(sent: SentEmail, context: dict[str, Any]) -> None:
 
 def mark_failed(sent_email_id: int) -> None:
     SentEmail.objects.filter(pk=sent_email_id).update(status=SentEmail.Status.FAILED)
+
+
+def mark_cancelled(sent: SentEmail) -> None:
+    sent.status = SentEmail.Status.CANCELLED
+    sent.save(update_fields=["status"])

@@ -54,6 +54,9 @@ class StructurePartenaireAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):
     )
     list_filter = (SuspensionFilter, ("conventions__organisme", admin.RelatedOnlyFieldListFilter))
     search_fields = ("nom", "siret", "ville", "code_postal")
+    # Explicit: the Count annotation drops the model's default ordering, and the autocomplete
+    # endpoint paginates this queryset.
+    ordering = ("nom", "pk")
     readonly_fields = ("suspendue_le", "motif_suspension")
     fieldsets = (
         (None, {"fields": ("nom", "siret", "nombre_membres")}),

@@ -17,6 +17,8 @@ def pytest_configure(config):
     celery_app.conf.broker_url = os.environ.get("REDIS_URL") or "memory://"
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
+    # Hashing at full strength would make the suite minutes long; the real hasher is Django's.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
