@@ -25,3 +25,10 @@ def pytest_configure(config):
 def on_commit(django_capture_on_commit_callbacks):
     """Run the callbacks registered with transaction.on_commit, as a real commit would."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def pytest_report_header(config):
+    from django.db import connection
+
+    broker = celery_app.conf.broker_url.split(":", 1)[0]
+    return f"database: {connection.vendor}; celery broker for the real-worker test: {broker}"
