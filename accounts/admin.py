@@ -111,17 +111,21 @@ class AccountAdminBase(OrganismeScopedAdminMixin, admin.ModelAdmin):
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
+    def apply_to_each(self, request, queryset, operation, done_message: str) -> None:
+        """Run a service on each selected account; say what it did or which rule refused."""
+        for account in queryset.select_related("structure"):
+            try:
+                operation(by=request.user, account=account)
+            except services.AccountRuleError as error:
+                self.message_user(request, f"{account.identifiant} : {error}", messages.ERROR)
+            else:
+                self.message_user(request, done_message % account.identifiant, messages.SUCCESS)
+
     @admin.action(permissions=("change",), description=_("Renvoyer l'invitation"))
     def renvoyer_invitation(self, request, queryset):
-        for account in queryset:
-            try:
-                services.resend_invitation(by=request.user, account=account)
-            except services.AccountRuleError as error:
-                self.message_user(request, f"{account.identifiant} : {error}", messages.WARNING)
-            else:
-                self.message_user(
-                    request, _("Invitation renvoyée à %s.") % account.identifiant, messages.SUCCESS
-                )
+        self.apply_to_each(
+            request, queryset, services.resend_invitation, _("Invitation renvoyée à %s.")
+        )
 
 
 @admin.register(PartnerAccount)
@@ -187,15 +191,7 @@ class PartnerAccountAdmin(AccountAdminBase):
 
     @admin.action(permissions=("change",), description=_("Inactiver les comptes sélectionnés"))
     def inactiver(self, request, queryset):
-        for account in queryset.select_related("structure"):
-            try:
-                services.inactivate_account(by=request.user, account=account)
-            except services.AccountRuleError as error:
-                self.message_user(request, f"{account.identifiant} : {error}", messages.ERROR)
-            else:
-                self.message_user(
-                    request, _("Compte %s inactivé.") % account.identifiant, messages.SUCCESS
-                )
+        self.apply_to_each(request, queryset, services.inactivate_account, _("Compte %s inactivé."))
 
 
 @admin.register(StaffAccount)
@@ -230,13 +226,8 @@ class StaffAccountAdmin(AccountAdminBase):
         )
 
 
-@admin.register(AccountEvent)
-class AccountEventAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("at", "account", "kind", "by")
-    list_filter = ("kind",)
-    list_select_related = ("account", "by")
-    search_fields = ("account__identifiant", "account__nom_usuel", "account__nom_patronymique")
-    date_hierarchy = "at"
+class AccountLogAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):
+    """A read-only log about accounts: an agent sees the lines of their partners' accounts."""
 
     def scope(self, request, queryset):
         if request.user.is_superuser:
@@ -254,3 +245,12 @@ class AccountEventAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AccountEvent)
+class AccountEventAdmin(AccountLogAdmin):
+    list_display = ("at", "account", "kind", "by")
+    list_filter = ("kind",)
+    list_select_related = ("account", "by")
+    search_fields = ("account__identifiant", "account__nom_usuel", "account__nom_patronymique")
+    date_hierarchy = "at"

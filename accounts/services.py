@@ -161,18 +161,16 @@ def create_partner_account(
     """
     structure = _lock_structure(structure)
     _check_quota(structure, role, organisme)
-    account = User(role=role, structure=structure, created_by=by, **data)
-    _check_email_free(account)
-    account.set_unusable_password()
-    _save_with_new_identifiant(account)
-    AccountEvent.objects.create(account=account, kind=AccountEvent.Kind.CREATED, by=by)
-    invite(account, by=by)
-    return account
+    return _create(User(role=role, structure=structure, created_by=by, **data), by=by)
 
 
 @transaction.atomic
 def create_agent_account(*, by: User, organisme: Organisme, data: dict[str, Any]) -> User:
-    account = User(role=Role.AGENT, organisme=organisme, created_by=by, **data)
+    return _create(User(role=Role.AGENT, organisme=organisme, created_by=by, **data), by=by)
+
+
+def _create(account: User, *, by: User) -> User:
+    """Save a new account without a password, record it and send its invitation."""
     _check_email_free(account)
     account.set_unusable_password()
     _save_with_new_identifiant(account)
