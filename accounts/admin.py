@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
+from espace_partenaires.admin_actions import ask_reason
 from organismes.scoping import OrganismeScopedAdminMixin, structures_in_scope
 
 from . import services
@@ -140,7 +141,7 @@ class PartnerAccountAdmin(AccountAdminBase):
     list_select_related = ("structure",)
     search_fields = (*AccountAdminBase.search_fields, "structure__nom")
     autocomplete_fields = ("structure",)
-    actions = ("inactiver", *AccountAdminBase.actions)
+    actions = ("inactiver", "reactiver", *AccountAdminBase.actions)
 
     def scope(self, request, queryset):
         return queryset.filter(
@@ -192,6 +193,30 @@ class PartnerAccountAdmin(AccountAdminBase):
     @admin.action(permissions=("change",), description=_("Inactiver les comptes sélectionnés"))
     def inactiver(self, request, queryset):
         self.apply_to_each(request, queryset, services.inactivate_account, _("Compte %s inactivé."))
+
+    @admin.action(permissions=("change",), description=_("Réactiver les comptes sélectionnés"))
+    def reactiver(self, request, queryset):
+        """Within the quota; the account gets a new "Créer mon mot de passe" link."""
+        motif = ask_reason(
+            self,
+            request,
+            queryset,
+            action="reactiver",
+            intro=_(
+                "Ces comptes seront réactivés, dans la limite des quotas de la convention, et "
+                "recevront un lien pour créer un nouveau mot de passe :"
+            ),
+            submit_label=_("Réactiver"),
+        )
+        if not isinstance(motif, str):
+            return motif
+        organisme = None if request.user.is_superuser else request.user.organisme
+
+        def reactivate(*, by, account):
+            services.reactivate_account(by=by, account=account, reason=motif, organisme=organisme)
+
+        self.apply_to_each(request, queryset, reactivate, _("Compte %s réactivé."))
+        return None
 
 
 @admin.register(StaffAccount)

@@ -1,12 +1,11 @@
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts import services
 from conventions.admin import ConventionInline
+from espace_partenaires.admin_actions import ask_reason
 
 from .models import Organisme, StructurePartenaire
 from .scoping import OrganismeScopedAdminMixin, structures_in_scope
@@ -31,15 +30,6 @@ class SuspensionFilter(admin.SimpleListFilter):
         if self.value() == "non":
             return queryset.filter(suspendue_le__isnull=True)
         return queryset
-
-
-class SuspensionForm(forms.Form):
-    motif = forms.CharField(
-        label=_("Motif de la suspension"),
-        widget=forms.Textarea(attrs={"rows": 4}),
-        max_length=5000,
-        help_text=_("Par exemple : suspicion de fraude, perte d'identifiants."),
-    )
 
 
 @admin.register(StructurePartenaire)
@@ -93,36 +83,33 @@ class StructurePartenaireAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):
         permissions=("change",), description=_("Suspendre l'accès des structures sélectionnées")
     )
     def suspendre(self, request, queryset):
-        form = SuspensionForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            for structure in queryset:
-                services.suspend_structure(
-                    by=request.user, structure=structure, reason=form.cleaned_data["motif"]
-                )
-            count = queryset.count()
-            self.message_user(
-                request,
-                ngettext(
-                    "L'accès de %(count)d structure est suspendu.",
-                    "L'accès de %(count)d structures est suspendu.",
-                    count,
-                )
-                % {"count": count},
-                messages.SUCCESS,
-            )
-            return None
-        return TemplateResponse(
+        motif = ask_reason(
+            self,
             request,
-            "admin/organismes/suspension.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("Suspendre l'accès"),
-                "structures": queryset,
-                "form": form,
-                "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            },
+            queryset,
+            action="suspendre",
+            intro=_(
+                "Plus aucun compte de ces structures ne pourra se connecter, jusqu'à la levée "
+                "de la suspension (par exemple : suspicion de fraude, perte d'identifiants) :"
+            ),
+            submit_label=_("Suspendre l'accès"),
         )
+        if not isinstance(motif, str):
+            return motif
+        for structure in queryset:
+            services.suspend_structure(by=request.user, structure=structure, reason=motif)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext(
+                "L'accès de %(count)d structure est suspendu.",
+                "L'accès de %(count)d structures est suspendu.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+        return None
 
     @admin.action(
         permissions=("change",), description=_("Lever la suspension des structures sélectionnées")

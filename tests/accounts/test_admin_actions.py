@@ -563,7 +563,8 @@ def test_the_suspend_action_asks_for_a_motif_then_suspends(agent_client, convent
     intermediate = agent_client.post(url, action)
 
     assert intermediate.status_code == 200
-    assert "Motif de la suspension" in intermediate.text
+    assert "Plus aucun compte de ces structures ne pourra se connecter" in intermediate.text
+    assert 'name="motif"' in intermediate.text
     assert "CCAS DE CREIL" in intermediate.text
     structure.refresh_from_db()
     assert structure.suspendue_le is None
@@ -646,3 +647,67 @@ def test_a_logged_in_partner_is_logged_out_when_the_structure_is_suspended(
     assert not after.wsgi_request.user.is_authenticated
     assert after.status_code == 302
     assert after["Location"].startswith(reverse("accounts:login"))
+
+
+def test_an_agent_reactivates_a_gestionnaire_with_a_motif_and_a_new_link(
+    agent, agent_client, convention, django_capture_on_commit_callbacks
+):
+    GestionnaireFactory(structure=convention.structure)
+    gestionnaire = GestionnaireFactory(
+        structure=convention.structure, is_active=False, inactivated_at=timezone.now()
+    )
+    url = reverse("admin:accounts_partneraccount_changelist")
+    action = {"action": "reactiver", "_selected_action": [gestionnaire.pk], "index": 0}
+
+    intermediate = agent_client.post(url, action)
+    assert intermediate.status_code == 200
+    assert 'name="motif"' in intermediate.text
+    gestionnaire.refresh_from_db()
+    assert not gestionnaire.is_active
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = agent_client.post(
+            url, {**action, "apply": "Réactiver", "motif": "Retour de congé"}, follow=True
+        )
+
+    gestionnaire.refresh_from_db()
+    assert gestionnaire.is_active
+    assert gestionnaire.reactivation_reason == "Retour de congé"
+    assert not gestionnaire.has_usable_password()
+    assert (
+        message_levels.SUCCESS,
+        f"Compte {gestionnaire.identifiant} réactivé.",
+    ) in messages_of(done)
+    [email] = mail.outbox
+    assert email.to == [gestionnaire.email]
+    assert "Votre identifiant reste inchangé" in email.body
+    assert gestionnaire.identifiant in email.body
+
+
+def test_an_agent_cannot_reactivate_a_gestionnaire_over_the_quota(agent, agent_client, convention):
+    # The convention allows 2 active gestionnaires; 2 are active already.
+    GestionnaireFactory.create_batch(2, structure=convention.structure)
+    gestionnaire = GestionnaireFactory(
+        structure=convention.structure, is_active=False, inactivated_at=timezone.now()
+    )
+    url = reverse("admin:accounts_partneraccount_changelist")
+
+    done = agent_client.post(
+        url,
+        {
+            "action": "reactiver",
+            "_selected_action": [gestionnaire.pk],
+            "index": 0,
+            "apply": "Réactiver",
+            "motif": "Retour",
+        },
+        follow=True,
+    )
+
+    gestionnaire.refresh_from_db()
+    assert not gestionnaire.is_active
+    assert any(
+        level == message_levels.ERROR and "maximum de gestionnaires actifs" in text
+        for level, text in messages_of(done)
+    )
+    assert mail.outbox == []

@@ -1,0 +1,34 @@
+"""Admin actions that need a reason (suspension, reactivation): an intermediate page asks it."""
+
+from django import forms
+from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+
+class ReasonForm(forms.Form):
+    motif = forms.CharField(
+        label=_("Motif"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000
+    )
+
+
+def ask_reason(model_admin, request, queryset, *, action: str, intro: str, submit_label: str):
+    """The reason typed on the intermediate page, or the page itself (a TemplateResponse)."""
+    form = ReasonForm(request.POST if "apply" in request.POST else None)
+    if form.is_valid():
+        return form.cleaned_data["motif"]
+    return TemplateResponse(
+        request,
+        "admin/reason_action.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": submit_label,
+            "intro": intro,
+            "submit_label": submit_label,
+            "objects": queryset,
+            "form": form,
+            "action": action,
+            "opts": model_admin.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
