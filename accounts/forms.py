@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import Role, User
-from .services import EDITABLE_FIELDS, AccountRuleError, account_quota
+from .services import EDITABLE_FIELDS, AccountRuleError, check_quota
 
 PERSON_FIELDS = EDITABLE_FIELDS
 
@@ -58,17 +58,9 @@ class GestionnaireCreationForm(AccountFormMixin, forms.ModelForm):
     def clean_structure(self):
         structure = self.cleaned_data["structure"]
         try:
-            quota = account_quota(structure, Role.GESTIONNAIRE, self.organisme)
+            check_quota(structure, Role.GESTIONNAIRE, self.organisme)
         except AccountRuleError as error:
             raise forms.ValidationError(str(error)) from error
-        if structure.active_gestionnaires().count() >= quota:
-            raise forms.ValidationError(
-                _(
-                    "Cette structure a déjà %(quota)s gestionnaire(s) actif(s), le maximum prévu "
-                    "par sa convention."
-                )
-                % {"quota": quota}
-            )
         return structure
 
 

@@ -117,7 +117,11 @@ def account_quota(
     return max(quotas)
 
 
-def _check_quota(structure: StructurePartenaire, role: str, organisme: Organisme | None) -> None:
+def check_quota(structure: StructurePartenaire, role: str, organisme: Organisme | None) -> None:
+    """Raise QuotaReached (or NoConvention) if one more active account of `role` is too many.
+
+    Forms call it to show the message next to the field; services call it again under lock.
+    """
     quota = account_quota(structure, role, organisme)
     active = structure.comptes.filter(role=role, is_active=True).count()
     if active >= quota:
@@ -160,7 +164,7 @@ def create_partner_account(
     gestionnaire selected.
     """
     structure = _lock_structure(structure)
-    _check_quota(structure, role, organisme)
+    check_quota(structure, role, organisme)
     return _create(User(role=role, structure=structure, created_by=by, **data), by=by)
 
 
@@ -246,7 +250,7 @@ def reactivate_account(
     account = User.objects.select_for_update().get(pk=account.pk)
     if account.is_active:
         return
-    _check_quota(structure, account.role, organisme)
+    check_quota(structure, account.role, organisme)
     _check_email_free(account)
     account.is_active = True
     account.inactivated_at = None

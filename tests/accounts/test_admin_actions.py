@@ -310,7 +310,7 @@ def test_a_gestionnaire_over_the_conventions_maximum_is_refused(
     assert response.status_code == 200
     form = response.context["adminform"].form
     assert form.errors["structure"] == [
-        "Cette structure a déjà 2 gestionnaire(s) actif(s), le maximum prévu par sa convention."
+        "Le nombre maximum de gestionnaires actifs prévu par la convention (2) est atteint."
     ]
     assert User.objects.count() == accounts_before
     assert not SentEmail.objects.exists()
