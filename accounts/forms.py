@@ -1,8 +1,9 @@
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import Role, User
-from .services import EDITABLE_FIELDS, AccountRuleError, check_quota
+from .services import EDITABLE_FIELDS, AccountRuleError, check_quota, record_new_password
 
 PERSON_FIELDS = EDITABLE_FIELDS
 
@@ -80,3 +81,76 @@ class AgentCreationForm(AccountFormMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organisme"].required = True
+
+
+# --- Sign-in and account security -----------------------------------------------------------
+
+
+class LoginForm(auth_forms.AuthenticationForm):
+    """Log-in by identifiant; typed in any case, with stray spaces."""
+
+    def clean_username(self):
+        return self.cleaned_data["username"].strip().lower()
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    def save(self, commit=True):
+        record_new_password(self.user, self.cleaned_data["new_password1"])
+        return self.user
+
+
+class SetPasswordForm(auth_forms.SetPasswordForm):
+    def save(self, commit=True):
+        record_new_password(self.user, self.cleaned_data["new_password1"])
+        return self.user
+
+
+class EmailRequestForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Adresse e-mail de votre compte"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+class CguForm(forms.Form):
+    accept = forms.BooleanField(
+        label=_("J'ai lu les conditions générales d'utilisation et je m'engage à les respecter."),
+        error_messages={"required": _("Cochez la case pour accepter les conditions.")},
+    )
+
+
+class EndingSoonSelect(forms.Select):
+    """Options of organismes whose convention ends within 30 days get a class (shown in red)."""
+
+    def __init__(self, *args, ending_soon=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ending_soon = {str(pk) for pk in ending_soon}
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if str(value) in self.ending_soon:
+            option["attrs"]["class"] = "ending-soon"
+        return option
+
+
+class OrganismeSelectionForm(forms.Form):
+    organisme = forms.TypedChoiceField(
+        label=_("Sélectionnez l'organisme sur lequel vous souhaitez vous connecter."),
+        coerce=int,
+        error_messages={
+            "required": _("Sélectionnez un organisme."),
+            "invalid_choice": _("Sélectionnez un organisme de la liste."),
+        },
+    )
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["organisme"]
+        field.choices = [("", _("Sélectionner un organisme"))] + [
+            (choice.organisme.pk, f"{choice.organisme.nom}{' *' if choice.ends_soon else ''}")
+            for choice in choices
+        ]
+        field.widget = EndingSoonSelect(
+            choices=field.choices,
+            ending_soon=[choice.organisme.pk for choice in choices if choice.ends_soon],
+        )

@@ -9,7 +9,9 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,6 +19,7 @@ from conventions.models import Convention
 from notifications.services import record_email
 from organismes.models import Organisme, StructurePartenaire
 
+from .cgu import CGU_VERSION
 from .models import AccountEvent, Invitation, Role, User
 from .validators import login_identifier_base
 
@@ -321,12 +324,9 @@ def accept_invitation(*, invitation: Invitation, password: str) -> User:
     )
     if not invitation.is_usable or not invitation.account.is_active:
         raise AccountRuleError(_("Ce lien n'est plus valide."))
-    now = timezone.now()
     account = invitation.account
-    account.set_password(password)
-    account.password_changed_at = now
-    account.save(update_fields=["password", "password_changed_at"])
-    invitation.used_at = now
+    record_new_password(account, password)
+    invitation.used_at = timezone.now()
     invitation.save(update_fields=["used_at"])
     AccountEvent.objects.create(account=account, kind=AccountEvent.Kind.PASSWORD_SET, by=account)
     return account
@@ -353,3 +353,77 @@ def purge_expired_invitations() -> int:
     limit = timezone.now() - EXPIRED_INVITATION_RETENTION
     deleted, _details = Invitation.objects.filter(expires_at__lt=limit).delete()
     return deleted
+
+
+# --- Passwords, CGU -------------------------------------------------------------------------
+
+
+def record_new_password(account: User, password: str) -> None:
+    """Set a password chosen by its owner; the 12-month clock starts again."""
+    account.set_password(password)
+    account.password_changed_at = timezone.now()
+    account.save(update_fields=["password", "password_changed_at"])
+
+
+def password_expired(account: User) -> bool:
+    if account.password_changed_at is None:
+        return True
+    max_age = timedelta(days=settings.PASSWORD_MAX_AGE_DAYS)
+    return timezone.now() - account.password_changed_at > max_age
+
+
+def needs_cgu(account: User) -> bool:
+    return account.is_partner and account.cgu_version != CGU_VERSION
+
+
+def accept_cgu(account: User) -> None:
+    account.cgu_version = CGU_VERSION
+    account.cgu_accepted_at = timezone.now()
+    account.save(update_fields=["cgu_version", "cgu_accepted_at"])
+
+
+# --- Forgotten password or identifiant ------------------------------------------------------
+# Both answer the same page whatever happens, so that nobody learns whether an address is
+# known. A person whose invitation is still pending gets a fresh invitation instead.
+
+
+@transaction.atomic
+def request_password_reset(email: str) -> None:
+    from .tasks import send_password_reset
+
+    for account in User.objects.active().filter(email=email.strip().lower()):
+        if not account.has_usable_password():
+            invite(account, by=None)
+            continue
+        sent = record_email(
+            template="accounts/password_reset", recipient=account.email, account=account
+        )
+        transaction.on_commit(
+            lambda account=account, sent=sent: send_password_reset.delay(account.pk, sent.pk)
+        )
+
+
+@transaction.atomic
+def send_identifiant_reminder(email: str) -> None:
+    from notifications.services import schedule_email
+
+    for account in (
+        User.objects.active()
+        .filter(email=email.strip().lower())
+        .select_related("structure", "organisme")
+    ):
+        if not account.has_usable_password():
+            invite(account, by=None)
+            continue
+        schedule_email(
+            template="accounts/identifiant",
+            recipient=account.email,
+            account=account,
+            context={
+                "prenom_nom": account.get_full_name(),
+                "identifiant": account.identifiant,
+                "role": account.get_role_display(),
+                "rattachement": str(account.structure or account.organisme or ""),
+                "login_url": settings.SITE_URL + reverse("accounts:login"),
+            },
+        )

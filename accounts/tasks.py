@@ -2,14 +2,17 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from notifications.models import SentEmail
 from notifications.services import mark_cancelled
 from notifications.tasks import EMAIL_TASK_OPTIONS, deliver_with_retries
 
 from . import services
-from .models import Invitation, Role
+from .models import Invitation, Role, User
 
 logger = logging.getLogger(__name__)
 
@@ -51,3 +54,25 @@ def purge_expired_invitations() -> int:
     deleted = services.purge_expired_invitations()
     logger.info("purge_expired_invitations: %s invitation(s) deleted", deleted)
     return deleted
+
+
+@shared_task(**EMAIL_TASK_OPTIONS)
+def send_password_reset(self, account_id: int, sent_email_id: int) -> None:
+    """The reset link is made here, in the worker: it never travels through the broker.
+
+    Django's token is single-use (it depends on the password) and expires after
+    PASSWORD_RESET_TIMEOUT.
+    """
+    sent = SentEmail.objects.get(pk=sent_email_id)
+    if sent.status == SentEmail.Status.SENT:
+        return
+    account = User.objects.get(pk=account_id)
+    uid = urlsafe_base64_encode(force_bytes(account.pk))
+    token = default_token_generator.make_token(account)
+    context = {
+        "prenom_nom": account.get_full_name(),
+        "identifiant": account.identifiant,
+        "link": settings.SITE_URL + reverse("accounts:password_reset_confirm", args=[uid, token]),
+        "timeout_hours": settings.INVITATION_TIMEOUT_HOURS,
+    }
+    deliver_with_retries(self, sent, context)

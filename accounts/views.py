@@ -1,17 +1,31 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.forms import SetPasswordForm
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.generic import FormView
 
 from . import services
+from .cgu import CGU_VERSION
+from .forms import (
+    CguForm,
+    EmailRequestForm,
+    LoginForm,
+    OrganismeSelectionForm,
+    PasswordChangeForm,
+    SetPasswordForm,
+)
+from .middleware import SESSION_ORGANISME_KEY
 from .models import Invitation
+from .selection import organisme_choices
 
 # The token leaves the address bar at once (kept in the session), so that it does not leak
 # through the Referer header or the browser history: the approach of Django's password reset.
@@ -21,7 +35,119 @@ TOKEN_PLACEHOLDER = "creer-mot-de-passe"  # noqa: S105 (a URL segment, not a sec
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
+    form_class = LoginForm
     redirect_authenticated_user = True
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    form_class = PasswordChangeForm
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        messages.success(self.request, _("Votre nouveau mot de passe est enregistré."))
+        return super().form_valid(form)
+
+
+@method_decorator(login_not_required, name="dispatch")
+class PasswordResetRequestView(FormView):
+    """ "Mot de passe oublié": the same answer whether or not the address is known."""
+
+    template_name = "accounts/password_reset_request.html"
+    form_class = EmailRequestForm
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        services.request_password_reset(form.cleaned_data["email"])
+        return super().form_valid(form)
+
+
+@method_decorator(login_not_required, name="dispatch")
+class IdentifiantReminderView(FormView):
+    """ "Identifiant oublié": the same answer whether or not the address is known."""
+
+    template_name = "accounts/identifiant_request.html"
+    form_class = EmailRequestForm
+    success_url = reverse_lazy("accounts:identifiant_oublie_done")
+
+    def form_valid(self, form):
+        services.send_identifiant_reminder(form.cleaned_data["email"])
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    form_class = SetPasswordForm
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class CguView(View):
+    """The conditions of use: readable by anyone; accepted by each partner, version by version."""
+
+    template_name = "accounts/cgu.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        needs_acceptance = request.user.is_authenticated and services.needs_cgu(request.user)
+        form = (
+            CguForm(request.POST if request.method == "POST" else None)
+            if needs_acceptance
+            else None
+        )
+        if request.method == "POST" and form is not None and form.is_valid():
+            services.accept_cgu(request.user)
+            return redirect("home")
+        return render(request, self.template_name, {"form": form, "cgu_version": CGU_VERSION})
+
+
+class OrganismeSelectionView(View):
+    """Choose the organisme to work with (SPEC §3), again at any time from the header."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_partner:
+            raise PermissionDenied
+        choices = organisme_choices(request.user.structure)
+        if not choices:
+            return render(request, "accounts/organisme_none.html")
+        if len(choices) == 1 and request.method == "GET":
+            return self.select(request, choices[0], warn=True)
+        by_pk = {choice.organisme.pk: choice for choice in choices}
+        last = request.user.last_organisme_id
+        form = OrganismeSelectionForm(
+            request.POST if request.method == "POST" else None,
+            choices=choices,
+            initial={"organisme": last if last in by_pk else ""},
+        )
+        if request.method == "POST" and form.is_valid():
+            choice = by_pk[form.cleaned_data["organisme"]]
+            if choice.ends_soon and "continuer" not in request.POST:
+                return render(request, "accounts/organisme_warning.html", {"choice": choice})
+            return self.select(request, choice)
+        return render(
+            request,
+            "accounts/organisme_selection.html",
+            {"form": form, "has_ending_soon": any(choice.ends_soon for choice in choices)},
+        )
+
+    def select(self, request, choice, warn: bool = False):
+        request.session[SESSION_ORGANISME_KEY] = choice.organisme.pk
+        if request.user.last_organisme_id != choice.organisme.pk:
+            request.user.last_organisme = choice.organisme
+            request.user.save(update_fields=["last_organisme"])
+        if warn and choice.ends_soon:
+            messages.warning(request, ending_soon_message(choice))
+        return redirect("home")
+
+
+def ending_soon_message(choice) -> str:
+    return _(
+        "Votre convention avec %(organisme)s se termine le %(date)s, rapprochez-vous de votre "
+        "organisme d'assurance maladie."
+    ) % {"organisme": choice.organisme.nom, "date": date_format(choice.end_date, "j F Y")}
+
+
+@login_not_required
+def aide(request: HttpRequest) -> HttpResponse:
+    return render(request, "aide.html")
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -60,7 +186,7 @@ class InvitationView(View):
 
     def set_password(self, request: HttpRequest, invitation: Invitation) -> HttpResponse:
         account = invitation.account
-        form = SetPasswordForm(account, request.POST or None)
+        form = SetPasswordForm(account, request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             services.accept_invitation(
                 invitation=invitation, password=form.cleaned_data["new_password1"]

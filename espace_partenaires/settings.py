@@ -5,9 +5,11 @@ a developer's machine: SQLite, Celery on a local folder, e-mails to the console 
 Production values are documented in `.env.example`.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -31,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "anymail",
+    "axes",
     "organismes",
     "conventions",
     "accounts",
@@ -49,6 +52,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "accounts.middleware.AccountPolicyMiddleware",
+    # Last, as django-axes requires: it turns a lockout into the French lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "espace_partenaires.urls"
@@ -64,6 +71,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+                "accounts.context_processors.portal",
             ],
         },
     },
@@ -84,7 +93,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts and authentication ------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["accounts.backends.AccountBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First, as django-axes requires: refuses any attempt on a locked identifier.
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.AccountBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -99,6 +112,25 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Hours during which the "Créer mon mot de passe" link of an invitation stays valid.
 INVITATION_TIMEOUT_HOURS = env.int("INVITATION_TIMEOUT_HOURS", default=72)
+# Same lifetime for the "Mot de passe oublié" links, in seconds as Django counts it.
+PASSWORD_RESET_TIMEOUT = INVITATION_TIMEOUT_HOURS * 3600
+# Days after which a password must be changed; the change form then comes before any page.
+PASSWORD_MAX_AGE_DAYS = env.int("PASSWORD_MAX_AGE_DAYS", default=365)
+
+# Lockout (django-axes): after LOGIN_FAILURE_LIMIT failures, the identifier is locked for that
+# client address during LOGIN_LOCKOUT_MINUTES (each new failure restarts the count-down).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "accounts.security.axes_username"
+AXES_LOCKOUT_CALLABLE = "accounts.security.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept (to lock); successful log-ins are not
+AXES_SENSITIVE_PARAMETERS = ["password"]
+# Number of reverse proxies in front of the portal, each appending to X-Forwarded-For: the
+# client is the TRUSTED_PROXY_COUNT-th address from the right (0: REMOTE_ADDR is the client).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.security.client_ip"
 
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30) * 60
 SESSION_SAVE_EVERY_REQUEST = True  # the age above counts from the last request: an idle timeout
@@ -122,6 +154,19 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_COOKIE_HTTPONLY = True
+# Content-Security-Policy: only the portal's own files; a script needs the request's nonce.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "object-src": [CSP.NONE],
+}
 
 # --- Internationalisation: French only ------------------------------------------------------
 LANGUAGE_CODE = "fr"
@@ -130,6 +175,10 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
 USE_TZ = True
+
+# --- Portal ---------------------------------------------------------------------------------
+# The user manual linked from the top bar; the fund may host its own version.
+USER_MANUAL_URL = env.str("USER_MANUAL_URL", default="/aide/")
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -3,6 +3,7 @@ import datetime
 import factory
 from django.utils import timezone
 
+from accounts.cgu import CGU_VERSION
 from accounts.models import Civilite, Role, User
 from conventions.models import Convention
 from organismes.models import Organisme, StructurePartenaire
@@ -69,6 +70,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     telephone = "07.00.00.00.00"
     email = factory.Sequence(lambda n: f"personne{n}@partenaire.example")
     password_changed_at = factory.LazyFunction(timezone.now)
+    # Accounts of tests have accepted the current CGU, unless a test says otherwise.
+    cgu_version = CGU_VERSION
+    cgu_accepted_at = factory.LazyFunction(timezone.now)
 
     @factory.post_generation
     def password(self, create, extracted, **kwargs):

@@ -23,6 +23,7 @@ from tests.factories import (
     TechnicienFactory,
     valid_siret,
 )
+from tests.helpers import log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -600,7 +601,7 @@ def test_lifting_the_suspension_lets_the_partners_log_in_again(client, agent, co
 
     structure.refresh_from_db()
     assert structure.suspendue_le is None
-    assert client.login(identifiant=gestionnaire.identifiant, password=TEST_PASSWORD)
+    assert log_in(client, gestionnaire.identifiant, TEST_PASSWORD)
 
 
 def suspend(client, structure) -> None:
@@ -619,15 +620,15 @@ def suspend(client, structure) -> None:
 def test_a_partner_of_a_suspended_structure_cannot_log_in(client, agent, convention):
     gestionnaire = GestionnaireFactory(structure=convention.structure)
     technicien = TechnicienFactory(structure=convention.structure)
-    assert client.login(identifiant=technicien.identifiant, password=TEST_PASSWORD)
+    assert log_in(client, technicien.identifiant, TEST_PASSWORD)
     client.logout()
     client.force_login(agent)
 
     suspend(client, convention.structure)
     client.logout()
 
-    assert not client.login(identifiant=gestionnaire.identifiant, password=TEST_PASSWORD)
-    assert not client.login(identifiant=technicien.identifiant, password=TEST_PASSWORD)
+    assert not log_in(client, gestionnaire.identifiant, TEST_PASSWORD)
+    assert not log_in(client, technicien.identifiant, TEST_PASSWORD)
 
 
 def test_a_logged_in_partner_is_logged_out_when_the_structure_is_suspended(
@@ -636,8 +637,8 @@ def test_a_logged_in_partner_is_logged_out_when_the_structure_is_suspended(
     # Two browsers: the agent's and the partner's.
     partner_client = Client()
     technicien = TechnicienFactory(structure=convention.structure)
-    assert partner_client.login(identifiant=technicien.identifiant, password=TEST_PASSWORD)
-    before = partner_client.get(reverse("home"))
+    assert log_in(partner_client, technicien.identifiant, TEST_PASSWORD)
+    before = partner_client.get(reverse("home"), follow=True)  # via the organisme selection
     assert before.status_code == 200
     assert before.wsgi_request.user == technicien
 

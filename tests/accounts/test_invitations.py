@@ -14,6 +14,7 @@ from accounts import services
 from accounts.models import AccountEvent, Invitation, Role, User
 from notifications.models import SentEmail
 from tests.factories import TEST_PASSWORD, AgentFactory, ConventionFactory, TechnicienFactory
+from tests.helpers import log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -210,8 +211,8 @@ def test_the_link_leads_to_the_set_password_form_without_the_token_in_the_addres
 
 def test_the_account_cannot_log_in_before_its_password_is_set(client, account):
     assert not account.has_usable_password()
-    assert not client.login(identifiant="m.pichon", password="")
-    assert not client.login(identifiant="m.pichon", password=NEW_PASSWORD)
+    assert not log_in(client, "m.pichon", "")
+    assert not log_in(client, "m.pichon", NEW_PASSWORD)
 
 
 def test_a_too_short_password_is_refused_and_nothing_changes(client, account):
@@ -229,7 +230,7 @@ def test_a_too_short_password_is_refused_and_nothing_changes(client, account):
     account.refresh_from_db()
     assert not account.has_usable_password()
     assert Invitation.objects.get(account=account).used_at is None
-    assert not client.login(identifiant="m.pichon", password="Court-7a!")
+    assert not log_in(client, "m.pichon", "Court-7a!")
 
 
 def test_two_different_passwords_are_refused(client, account):
@@ -256,7 +257,7 @@ def test_a_valid_password_lets_the_account_log_in(client, account):
         account=account, kind=AccountEvent.Kind.PASSWORD_SET
     ).exists()
     assert "_invitation_token" not in client.session
-    assert client.login(identifiant="m.pichon", password=NEW_PASSWORD)
+    assert log_in(client, "m.pichon", NEW_PASSWORD)
 
 
 def test_the_link_is_single_use(client, account):
@@ -276,8 +277,8 @@ def test_a_used_link_cannot_set_another_password(client, account):
 
     set_password(client, link, password="Autre-Mot-De-Passe-99")
 
-    assert client.login(identifiant="m.pichon", password=NEW_PASSWORD)
-    assert not client.login(identifiant="m.pichon", password="Autre-Mot-De-Passe-99")
+    assert log_in(client, "m.pichon", NEW_PASSWORD)
+    assert not log_in(client, "m.pichon", "Autre-Mot-De-Passe-99")
 
 
 def test_an_unknown_token_shows_the_invalid_page(client, account):
@@ -327,7 +328,7 @@ def test_an_expired_link_offers_a_new_one_that_works(
         assert 'name="new_password1"' not in old_again.text
 
         set_password(client, new_link)
-        assert client.login(identifiant="m.pichon", password=NEW_PASSWORD)
+        assert log_in(client, "m.pichon", NEW_PASSWORD)
 
 
 def test_an_expired_link_refuses_a_password(client, account):
@@ -339,7 +340,7 @@ def test_an_expired_link_refuses_a_password(client, account):
             SET_PASSWORD_URL, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
         )
 
-        assert not client.login(identifiant="m.pichon", password=NEW_PASSWORD)
+        assert not log_in(client, "m.pichon", NEW_PASSWORD)
     account.refresh_from_db()
     assert not account.has_usable_password()
 
@@ -411,7 +412,7 @@ def test_reactivation_sends_the_unchanged_identifiant_and_kills_the_old_password
         structure=convention.structure,
     )
     TechnicienFactory(structure=convention.structure)
-    assert client.login(identifiant="v.chausson2", password=TEST_PASSWORD)
+    assert log_in(client, "v.chausson2", TEST_PASSWORD)
     client.logout()
     services.inactivate_account(by=agent, account=technicien)
 
@@ -432,10 +433,10 @@ def test_reactivation_sends_the_unchanged_identifiant_and_kills_the_old_password
     assert SentEmail.objects.get(account=technicien).template == "accounts/reactivation"
     technicien.refresh_from_db()
     assert technicien.identifiant == "v.chausson2"
-    assert not client.login(identifiant="v.chausson2", password=TEST_PASSWORD)
+    assert not log_in(client, "v.chausson2", TEST_PASSWORD)
 
     set_password(client, link_in(email))
-    assert client.login(identifiant="v.chausson2", password=NEW_PASSWORD)
+    assert log_in(client, "v.chausson2", NEW_PASSWORD)
 
 
 def test_a_resent_link_after_reactivation_is_a_reactivation_email(

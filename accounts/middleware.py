@@ -1,0 +1,82 @@
+"""What must happen before anything else, checked on every request.
+
+In this order: an expired password is changed; staff stay in the admin and partners in the
+portal; a partner accepts the current CGU, then works with an organisme chosen among those whose
+convention is en cours or à venir today.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+
+from . import services
+from .selection import organisme_choices
+
+SESSION_ORGANISME_KEY = "organisme_id"
+
+# Reachable whatever is pending: leaving, and the page that settles what is pending.
+ALWAYS_ALLOWED = {"accounts:logout", "admin:logout"}
+PASSWORD_CHANGE = "accounts:password_change"  # noqa: S105 (a URL name)
+CGU = "accounts:cgu"
+ORGANISME_SELECTION = "accounts:organisme_selection"
+
+
+class AccountPolicyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.organisme = None
+        request.convention = None
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = request.user
+        match = request.resolver_match
+        if not user.is_authenticated or match.view_name in ALWAYS_ALLOWED:
+            return None
+        in_admin = match.app_name == "admin"
+        if not in_admin and not getattr(view_func, "login_required", True):
+            return None  # a public page (log-in, forgotten password, invitation link…)
+
+        if services.password_expired(user):
+            if match.view_name == PASSWORD_CHANGE:
+                return None
+            messages.warning(
+                request,
+                _(
+                    "Votre mot de passe doit être renouvelé (il a plus de %(days)s jours) : "
+                    "choisissez-en un nouveau pour continuer."
+                )
+                % {"days": settings.PASSWORD_MAX_AGE_DAYS},
+            )
+            return redirect(PASSWORD_CHANGE)
+
+        if user.is_staff:
+            if in_admin or match.view_name in (PASSWORD_CHANGE, "home"):
+                return None
+            raise PermissionDenied(_("Cette page est réservée aux partenaires."))
+        if in_admin:
+            return None  # the admin sends non-staff accounts to its own log-in page
+
+        if services.needs_cgu(user):
+            return None if match.view_name == CGU else redirect(CGU)
+        return self.resolve_organisme(request, match.view_name)
+
+    def resolve_organisme(self, request, view_name: str):
+        choices = {
+            choice.organisme.pk: choice for choice in organisme_choices(request.user.structure)
+        }
+        request.organisme_choices = list(choices.values())
+        selected = choices.get(request.session.get(SESSION_ORGANISME_KEY))
+        if selected is None:
+            request.session.pop(SESSION_ORGANISME_KEY, None)
+            if view_name in (ORGANISME_SELECTION, CGU, PASSWORD_CHANGE):
+                return None
+            return redirect(ORGANISME_SELECTION)
+        request.organisme = selected.organisme
+        request.convention = selected.convention
+        request.organisme_choice = selected
+        return None

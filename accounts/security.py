@@ -1,0 +1,41 @@
+"""Log-in protection: what django-axes counts, and what a locked-out person sees."""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+
+def axes_username(request: HttpRequest, credentials: dict | None = None) -> str:
+    """The identifier as the log-in matches it: 'M.Pichon ' and 'm.pichon' count as one."""
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    return username.strip().lower()
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address, the TRUSTED_PROXY_COUNT-th from the right of X-Forwarded-For.
+
+    Each trusted proxy appends the address it received the request from, so the addresses to
+    the left of that one were written by the client and prove nothing.
+    """
+    count = settings.TRUSTED_PROXY_COUNT
+    if count:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        addresses = [address.strip() for address in forwarded.split(",") if address.strip()]
+        if len(addresses) >= count:
+            return addresses[-count]
+    return request.META.get("REMOTE_ADDR")
+
+
+def lockout_response(request: HttpRequest, original_response, credentials) -> HttpResponse:
+    retry_at = timezone.localtime() + settings.AXES_COOLOFF_TIME
+    return render(
+        request,
+        "accounts/locked_out.html",
+        {
+            "retry_at": retry_at,
+            "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+            "failure_limit": settings.AXES_FAILURE_LIMIT,
+        },
+        status=429,
+    )
