@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
@@ -88,6 +89,25 @@ class AgentCreationForm(AccountFormMixin, forms.ModelForm):
 
 class LoginForm(auth_forms.AuthenticationForm):
     """Log-in by identifiant; typed in any case, with stray spaces."""
+
+    error_messages = {
+        **auth_forms.AuthenticationForm.error_messages,
+        # Django's message says the fields are case-sensitive; the identifiant is not.
+        "invalid_login": _(
+            "Identifiant ou mot de passe incorrect. Après %(limit)s essais infructueux, la "
+            "connexion est bloquée pendant %(minutes)s minutes."
+        ),
+    }
+
+    def get_invalid_login_error(self):
+        return forms.ValidationError(
+            self.error_messages["invalid_login"],
+            code="invalid_login",
+            params={
+                "limit": settings.AXES_FAILURE_LIMIT,
+                "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+            },
+        )
 
     def clean_username(self):
         return self.cleaned_data["username"].strip().lower()

@@ -5,6 +5,7 @@ a developer's machine: SQLite, Celery on a local folder, e-mails to the console 
 Production values are documented in `.env.example`.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -87,8 +88,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Take the write lock when a transaction starts, so that the quota checks made under
     # select_for_update (a no-op on SQLite) are serialised here too; wait for it rather than fail.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
-    # A file, not memory, for the tests: the concurrency tests use several connections.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # A file, not memory, for the tests: the concurrency tests use several connections. One per
+    # process, so that two test runs on the same checkout do not delete each other's.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts and authentication ------------------------------------------------------------
@@ -102,7 +104,13 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        # Our User has none of Django's default attributes but the e-mail.
+        "OPTIONS": {
+            "user_attributes": ("identifiant", "prenom", "nom_patronymique", "nom_usuel", "email")
+        },
+    },
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},
