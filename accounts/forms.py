@@ -13,6 +13,7 @@ class AccountFormMixin:
     """The rules that involve several fields or other accounts (SPEC §3)."""
 
     role: str
+    required_css_class = "required"
 
     def clean(self):
         cleaned = super().clean()
@@ -174,3 +175,24 @@ class OrganismeSelectionForm(forms.Form):
             choices=field.choices,
             ending_soon=[choice.organisme.pk for choice in choices if choice.ends_soon],
         )
+
+
+# --- The gestionnaire's management of techniciens -------------------------------------------
+
+
+class TechnicienCreationForm(AccountFormMixin, forms.ModelForm):
+    role = Role.TECHNICIEN
+
+    class Meta:
+        model = User
+        fields = PERSON_FIELDS
+
+
+class ReactivationForm(forms.Form):
+    motif = forms.CharField(
+        label=_("Préciser le motif de réactivation"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("5000 caractères maximum."),
+        error_messages={"required": _("Le motif de réactivation est obligatoire.")},
+    )

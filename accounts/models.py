@@ -5,7 +5,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -43,6 +44,15 @@ class UserQuerySet(models.QuerySet):
 
     def agents(self):
         return self.filter(role=Role.AGENT)
+
+    def in_list_order(self, *first: str):
+        """Active accounts first, then alphabetical by nom (usuel, else patronymique), prénom.
+
+        `first`: orderings that come before, e.g. "role".
+        """
+        return self.annotate(
+            nom_tri=Coalesce(NullIf("nom_usuel", Value("")), "nom_patronymique")
+        ).order_by(*first, "-is_active", "nom_tri", "prenom", "pk")
 
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
@@ -314,6 +324,18 @@ class Invitation(models.Model):
         return self.used_at is None and self.revoked_at is None and not self.is_expired
 
 
+def change_lines(changes: dict[str, list]) -> list[tuple[str, str, str]]:
+    """{"civilite": ["MME", "M"]} → [("civilité", "Madame", "Monsieur")], for people to read."""
+    lines = []
+    for name, (before, after) in changes.items():
+        field = User._meta.get_field(name)
+        if field.choices:
+            labels = dict(field.flatchoices)
+            before, after = labels.get(before, before), labels.get(after, after)
+        lines.append((str(field.verbose_name), before, after))
+    return lines
+
+
 class AccountEventQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise TypeError("L'historique des comptes ne se modifie pas.")
@@ -362,3 +384,7 @@ class AccountEvent(models.Model):
         if self.pk is not None:
             raise ValueError("L'historique des comptes ne se modifie pas.")
         super().save(*args, **kwargs)
+
+    @property
+    def change_lines(self) -> list[tuple[str, str, str]]:
+        return change_lines(self.changes)

@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 from django.views.generic import TemplateView
 
-from . import views
+from .views import sign_in, techniciens
 
 app_name = "accounts"
 
@@ -13,11 +13,12 @@ def public_page(template_name: str):
 
 
 urlpatterns = [
-    path("connexion/", views.LoginView.as_view(), name="login"),
+    # Sign-in and account security
+    path("connexion/", sign_in.LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
-    path("invitation/<str:token>/", views.InvitationView.as_view(), name="invitation"),
-    path("mot-de-passe/", views.PasswordChangeView.as_view(), name="password_change"),
-    path("mot-de-passe-oublie/", views.PasswordResetRequestView.as_view(), name="password_reset"),
+    path("invitation/<str:token>/", sign_in.InvitationView.as_view(), name="invitation"),
+    path("mot-de-passe/", sign_in.PasswordChangeView.as_view(), name="password_change"),
+    path("mot-de-passe-oublie/", sign_in.PasswordResetRequestView.as_view(), name="password_reset"),
     path(
         "mot-de-passe-oublie/envoye/",
         public_page("accounts/request_sent.html"),
@@ -25,7 +26,7 @@ urlpatterns = [
     ),
     path(
         "mot-de-passe-oublie/<uidb64>/<token>/",
-        views.PasswordResetConfirmView.as_view(),
+        sign_in.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(
@@ -33,13 +34,38 @@ urlpatterns = [
         public_page("accounts/password_reset_complete.html"),
         name="password_reset_complete",
     ),
-    path("identifiant-oublie/", views.IdentifiantReminderView.as_view(), name="identifiant_oublie"),
+    path(
+        "identifiant-oublie/",
+        sign_in.IdentifiantReminderView.as_view(),
+        name="identifiant_oublie",
+    ),
     path(
         "identifiant-oublie/envoye/",
         public_page("accounts/request_sent.html"),
         name="identifiant_oublie_done",
     ),
-    path("cgu/", login_not_required(views.CguView.as_view()), name="cgu"),
-    path("organisme/", views.OrganismeSelectionView.as_view(), name="organisme_selection"),
-    path("aide/", views.aide, name="aide"),
+    path("cgu/", login_not_required(sign_in.CguView.as_view()), name="cgu"),
+    path("organisme/", sign_in.OrganismeSelectionView.as_view(), name="organisme_selection"),
+    path("aide/", sign_in.aide, name="aide"),
+    # Gestion des comptes (gestionnaires)
+    path("comptes/", techniciens.technicien_list, name="techniciens"),
+    path("comptes/ajouter/", techniciens.technicien_create, name="technicien_create"),
+    path("comptes/export.csv", techniciens.accounts_export, name="accounts_export"),
+    path("comptes/<int:pk>/modifier/", techniciens.technicien_modify, name="technicien_modify"),
+    path(
+        "comptes/<int:pk>/inactiver/",
+        techniciens.technicien_inactivate,
+        name="technicien_inactivate",
+    ),
+    path(
+        "comptes/<int:pk>/reactiver/",
+        techniciens.technicien_reactivate,
+        name="technicien_reactivate",
+    ),
+    path(
+        "comptes/<int:pk>/renvoyer-invitation/",
+        techniciens.technicien_resend_invitation,
+        name="technicien_resend_invitation",
+    ),
+    path("comptes/<int:pk>/historique/", techniciens.technicien_history, name="technicien_history"),
 ]

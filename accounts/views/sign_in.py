@@ -13,9 +13,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
-from . import services
-from .cgu import CGU_VERSION
-from .forms import (
+from .. import services
+from ..cgu import CGU_VERSION
+from ..forms import (
     CguForm,
     EmailRequestForm,
     LoginForm,
@@ -23,9 +23,9 @@ from .forms import (
     PasswordChangeForm,
     SetPasswordForm,
 )
-from .middleware import SESSION_ORGANISME_KEY
-from .models import Invitation
-from .selection import organisme_choices
+from ..middleware import SESSION_ORGANISME_KEY
+from ..models import Invitation
+from ..selection import organisme_choices
 
 # The token leaves the address bar at once (kept in the session), so that it does not leak
 # through the Referer header or the browser history: the approach of Django's password reset.
