@@ -64,7 +64,10 @@ class ConventionAdmin(ConventionFieldsMixin, OrganismeScopedAdminMixin, admin.Mo
         (None, {"fields": ("organisme", "structure", "reference")}),
         (_("Dates"), {"fields": ("date_debut", "date_fin")}),
         (_("Comptes"), {"fields": ("max_gestionnaires", "max_techniciens")}),
-        (_("Offres de service"), {"fields": ("offres", "habilitee")}),
+        (
+            _("Offres de service"),
+            {"fields": ("offres", "contact_reserve_aux_gestionnaires", "habilitee")},
+        ),
     )
 
     def scope(self, request, queryset):
@@ -99,6 +102,7 @@ class ConventionInline(ConventionFieldsMixin, admin.StackedInline):
         ("date_debut", "date_fin"),
         ("max_gestionnaires", "max_techniciens"),
         "offres",
+        "contact_reserve_aux_gestionnaires",
         "habilitee",
     )
     show_change_link = True

@@ -21,6 +21,7 @@ class ConventionAdminForm(forms.ModelForm):
             "max_gestionnaires",
             "max_techniciens",
             "offres",
+            "contact_reserve_aux_gestionnaires",
             "habilitee",
         )
         widgets = {"offres": forms.CheckboxSelectMultiple}

@@ -87,6 +87,9 @@ class Convention(models.Model):
     offres = models.ManyToManyField(
         Offre, blank=True, related_name="conventions", verbose_name=_("offres de service activées")
     )
+    contact_reserve_aux_gestionnaires = models.BooleanField(
+        _("« Contacter votre organisme » réservé aux gestionnaires"), default=False
+    )
     habilitee = models.BooleanField(
         _("habilitée à recevoir des documents"),
         default=False,

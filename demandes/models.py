@@ -1,1 +1,245 @@
-# The demandes (offers of service, SPEC §5) come with their own issue.
+import datetime
+
+from django.conf import settings
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Civilite
+
+from .catalogue import DEPARTEMENT_CHOICES, URGENCES, motif_label
+from .validators import validate_no_nir
+
+COMMENT_MAX_LENGTH = 4000
+
+
+class ReferenceCounter(models.Model):
+    """The last number given in a year: EP-2026-000123. Incremented under a row lock."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("compteur de références")
+
+    def __str__(self) -> str:
+        return f"{self.year} : {self.last}"
+
+
+class Statut(models.TextChoices):
+    ENVOYEE = "envoyee", _("envoyée")
+    EN_COURS = "en_cours", _("en cours de traitement")
+    COMPLEMENT_DEMANDE = "complement_demande", _("complément demandé")
+    COMPLEMENT_FOURNI = "complement_fourni", _("complément fourni")
+    CLOTUREE = "cloturee", _("clôturée")
+
+
+# The lifecycle (SPEC §5), in one place: from a status, where a demande may go.
+TRANSITIONS = {
+    Statut.ENVOYEE: {Statut.EN_COURS, Statut.COMPLEMENT_DEMANDE, Statut.CLOTUREE},
+    Statut.EN_COURS: {Statut.COMPLEMENT_DEMANDE, Statut.CLOTUREE},
+    Statut.COMPLEMENT_DEMANDE: {Statut.COMPLEMENT_FOURNI, Statut.CLOTUREE},
+    Statut.COMPLEMENT_FOURNI: {Statut.EN_COURS, Statut.COMPLEMENT_DEMANDE, Statut.CLOTUREE},
+    Statut.CLOTUREE: set(),
+}
+OPEN_STATUTS = tuple(statut for statut in Statut if statut != Statut.CLOTUREE)
+
+
+class DemandeQuerySet(models.QuerySet):
+    def open(self):
+        return self.exclude(statut=Statut.CLOTUREE)
+
+    def for_agent_list(self):
+        """Urgent first, then the oldest: what an agent should take next comes first."""
+        return self.order_by("-urgent", "created_at", "pk")
+
+
+def validate_date_naissance(value: datetime.date) -> None:
+    from django.core.exceptions import ValidationError
+
+    if value > timezone.localdate():
+        raise ValidationError(_("La date de naissance ne peut pas être dans le futur."))
+    if value.year < 1900:
+        raise ValidationError(_("La date de naissance ne peut pas être avant 1900."))
+
+
+class Demande(models.Model):
+    reference = models.CharField(_("référence"), max_length=20, unique=True, editable=False)
+    offre = models.ForeignKey(
+        "conventions.Offre", on_delete=models.PROTECT, related_name="+", verbose_name=_("offre")
+    )
+    motif = models.CharField(_("motif"), max_length=40)
+    structure = models.ForeignKey(
+        "organismes.StructurePartenaire",
+        on_delete=models.PROTECT,
+        related_name="demandes",
+        verbose_name=_("structure"),
+    )
+    organisme = models.ForeignKey(
+        "organismes.Organisme",
+        on_delete=models.PROTECT,
+        related_name="demandes",
+        verbose_name=_("organisme"),
+    )
+    convention = models.ForeignKey(
+        "conventions.Convention",
+        on_delete=models.PROTECT,
+        related_name="demandes",
+        verbose_name=_("convention"),
+    )
+    # SET_NULL: a purged account's demandes stay with the structure ("compte supprimé").
+    auteur = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="demandes",
+        verbose_name=_("auteur"),
+    )
+
+    # The insured person — never the NIR.
+    civilite = models.CharField(_("civilité"), max_length=3, choices=Civilite.choices)
+    nom = models.CharField(_("nom"), max_length=60)
+    prenom = models.CharField(_("prénom"), max_length=40)
+    date_naissance = models.DateField(_("date de naissance"), validators=[validate_date_naissance])
+    departement = models.CharField(
+        _("département de résidence"), max_length=3, choices=DEPARTEMENT_CHOICES
+    )
+
+    commentaire = models.TextField(
+        _("commentaire"),
+        blank=True,
+        validators=[MaxLengthValidator(COMMENT_MAX_LENGTH), validate_no_nir],
+    )
+    consentement = models.BooleanField(_("consentement de l'assuré"))
+    urgent = models.BooleanField(_("urgent / bloqué"), default=False)
+    categorie_urgence = models.CharField(
+        _("catégorie d'urgence"), max_length=30, choices=URGENCES, blank=True
+    )
+
+    statut = models.CharField(
+        _("statut"), max_length=20, choices=Statut.choices, default=Statut.ENVOYEE
+    )
+    reponse = models.TextField(_("réponse de l'organisme"), blank=True)
+    created_at = models.DateTimeField(_("envoyée le"), default=timezone.now)
+    updated_at = models.DateTimeField(_("mise à jour le"), auto_now=True)
+    closed_at = models.DateTimeField(_("clôturée le"), null=True, blank=True)
+
+    objects = DemandeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("demande")
+        verbose_name_plural = _("demandes")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(consentement=True), name="demande_consentement"),
+            models.CheckConstraint(
+                condition=Q(urgent=False, categorie_urgence="")
+                | (Q(urgent=True) & ~Q(categorie_urgence="")),
+                name="demande_urgence_has_category",
+            ),
+            models.CheckConstraint(
+                condition=Q(statut=Statut.CLOTUREE, closed_at__isnull=False)
+                | (~Q(statut=Statut.CLOTUREE) & Q(closed_at__isnull=True)),
+                name="demande_closed_at_iff_cloturee",
+            ),
+        ]
+        indexes = [
+            # The partner's history: the structure's demandes with one organisme, newest first.
+            models.Index(fields=["structure", "organisme", "-created_at"]),
+            models.Index(fields=["structure", "organisme", "nom", "prenom"]),
+            # The agent's list: their organisme's, urgent first then oldest; by status.
+            models.Index(fields=["organisme", "-urgent", "created_at"]),
+            models.Index(fields=["organisme", "statut"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def motif_label(self) -> str:
+        return motif_label(self.offre.code, self.motif)
+
+    @property
+    def is_open(self) -> bool:
+        return self.statut != Statut.CLOTUREE
+
+    def can_become(self, statut: str) -> bool:
+        return statut in TRANSITIONS[Statut(self.statut)]
+
+
+def attachments_storage():
+    """STORAGES["attachments"]: local files outside the web root, or S3 in production."""
+    from django.core.files.storage import storages
+
+    return storages["attachments"]
+
+
+def attachment_path(instance: "PieceJointe", filename: str) -> str:
+    # Not guessable, not the uploaded name (kept apart, sanitised, for display).
+    return f"demandes/{instance.demande.created_at:%Y/%m}/{instance.demande.reference}/{filename}"
+
+
+class Evenement(models.Model):
+    """One line of a demande's timeline: a status change, a message, attachments."""
+
+    class Kind(models.TextChoices):
+        CREEE = "creee", _("demande envoyée")
+        STATUT = "statut", _("changement de statut")
+        MESSAGE = "message", _("message")
+        PIECES = "pieces", _("pièces jointes")
+
+    demande = models.ForeignKey(Demande, on_delete=models.CASCADE, related_name="evenements")
+    kind = models.CharField(_("type"), max_length=10, choices=Kind.choices)
+    statut = models.CharField(
+        _("nouveau statut"), max_length=20, choices=Statut.choices, blank=True
+    )
+    message = models.TextField(_("message"), blank=True)
+    de_l_organisme = models.BooleanField(_("de l'organisme"), default=False)
+    auteur = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("auteur"),
+    )
+    at = models.DateTimeField(_("date"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("événement")
+        verbose_name_plural = _("chronologie")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["demande", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.demande.reference} — {self.get_kind_display()}"
+
+
+class PieceJointe(models.Model):
+    class Sens(models.TextChoices):
+        ENTRANTE = "entrante", _("du partenaire")
+        SORTANTE = "sortante", _("de l'organisme")
+
+    demande = models.ForeignKey(Demande, on_delete=models.CASCADE, related_name="pieces")
+    evenement = models.ForeignKey(
+        Evenement, on_delete=models.CASCADE, related_name="pieces", null=True, blank=True
+    )
+    sens = models.CharField(_("sens"), max_length=10, choices=Sens.choices)
+    fichier = models.FileField(_("fichier"), upload_to=attachment_path, storage=attachments_storage)
+    nom = models.CharField(_("nom du fichier"), max_length=120)
+    type_mime = models.CharField(_("type"), max_length=40)
+    taille = models.PositiveIntegerField(
+        _("taille (octets)"), validators=[MinValueValidator(1), MaxValueValidator(2**31 - 1)]
+    )
+    created_at = models.DateTimeField(_("ajoutée le"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("pièce jointe")
+        verbose_name_plural = _("pièces jointes")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.nom

@@ -193,8 +193,31 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it, even before collectstatic
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+# Attachments of demandes: never served directly (no MEDIA_URL route), only through the
+# permission-checked download view. ATTACHMENTS_STORAGE=s3 shares them between web hosts.
+if env.str("ATTACHMENTS_STORAGE", default="local") == "s3":
+    _attachments = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("S3_BUCKET"),
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("S3_REGION", default=None),
+            "access_key": env.str("S3_ACCESS_KEY"),
+            "secret_key": env.str("S3_SECRET_KEY"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _attachments = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(Path(MEDIA_ROOT) / "pieces-jointes"), "base_url": None},
+    }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "attachments": _attachments,
     "staticfiles": {
         # Hashed, compressed files in production (after collectstatic); plain files otherwise.
         "BACKEND": (
@@ -204,7 +227,17 @@ STORAGES = {
         ),
     },
 }
-MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+
+# --- Demandes -------------------------------------------------------------------------------
+ATTACHMENTS_MAX_FILES = env.int("ATTACHMENTS_MAX_FILES", default=5)
+ATTACHMENTS_MAX_SIZE_MB = env.int("ATTACHMENTS_MAX_SIZE_MB", default=10)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # form fields; files go to FILE_UPLOAD_* below
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# ClamAV's clamd: a Unix socket, or a host and port. Without either, files are not scanned.
+CLAMD_SOCKET = env.str("CLAMD_SOCKET", default="")
+CLAMD_HOST = env.str("CLAMD_HOST", default="")
+CLAMD_PORT = env.int("CLAMD_PORT", default=3310)
+CLAMD_TIMEOUT = env.int("CLAMD_TIMEOUT", default=30)
 
 # --- E-mail ---------------------------------------------------------------------------------
 # MAILER=local (default): every e-mail printed on the console and written to EMAIL_FILE_DIR.

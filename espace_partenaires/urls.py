@@ -10,5 +10,6 @@ admin.site.index_title = "Administration des partenaires"
 urlpatterns = [
     path("", views.home, name="home"),
     path("", include("accounts.urls")),
+    path("demandes/", include("demandes.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,231 @@
+"""What techniciens and agents do with demandes: each a transaction that checks the rules, writes
+the timeline and schedules its e-mails after commit."""
+
+import secrets
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from conventions.models import Convention, Offre
+from notifications.services import schedule_email
+
+from . import catalogue
+from .attachments import SIGNATURES
+from .models import Demande, Evenement, PieceJointe, ReferenceCounter, Statut
+
+
+class DemandeRuleError(Exception):
+    """A rule refuses the operation; the message is shown as is, in French."""
+
+
+# --- Offers ---------------------------------------------------------------------------------
+
+
+def offres_for(user: User, convention: Convention) -> list[Offre]:
+    """The offers this person may use under this convention (SPEC §5).
+
+    Techniciens use every active offer, except "Contacter votre organisme" when the convention
+    reserves it to gestionnaires; gestionnaires use only that one, when it is reserved to them.
+    """
+    offres = [o for o in convention.offres.all() if o.code in catalogue.MOTIFS]
+    if user.is_gestionnaire:
+        reserved = convention.contact_reserve_aux_gestionnaires
+        return [o for o in offres if o.code == catalogue.CONTACTER and reserved]
+    if user.is_technicien:
+        if convention.contact_reserve_aux_gestionnaires:
+            return [o for o in offres if o.code != catalogue.CONTACTER]
+        return offres
+    return []
+
+
+def check_can_create(user: User, convention: Convention, offre: Offre | None = None) -> None:
+    if not convention.is_en_cours:
+        if convention.etat() == Convention.Etat.A_VENIR:
+            raise DemandeRuleError(
+                _(
+                    "La convention avec %(organisme)s n'a pas encore commencé : vous pourrez "
+                    "déposer des demandes à partir du %(date)s."
+                )
+                % {
+                    "organisme": convention.organisme.nom,
+                    "date": date_format(convention.date_debut, "j F Y"),
+                }
+            )
+        raise DemandeRuleError(_("La convention avec cet organisme est terminée."))
+    allowed = offres_for(user, convention)
+    if not allowed:
+        raise DemandeRuleError(_("Aucune offre de service de la convention ne vous est ouverte."))
+    if offre is not None and offre not in allowed:
+        raise DemandeRuleError(_("Cette offre de service n'est pas ouverte par la convention."))
+
+
+def open_duplicates(structure, organisme, *, nom: str, prenom: str, date_naissance):
+    """Open demandes of this structure with this organisme for the same person."""
+    return Demande.objects.open().filter(
+        structure=structure,
+        organisme=organisme,
+        nom__iexact=nom.strip(),
+        prenom__iexact=prenom.strip(),
+        date_naissance=date_naissance,
+    )
+
+
+# --- References -----------------------------------------------------------------------------
+
+
+def next_reference(year: int) -> str:
+    """EP-2026-000123: the year's counter, incremented under the row's lock (UPDATE … SET
+    last = last + 1), so that concurrent creations never get the same number."""
+    for _attempt in range(3):
+        if ReferenceCounter.objects.filter(year=year).update(last=F("last") + 1):
+            last = ReferenceCounter.objects.get(year=year).last
+            return f"EP-{year}-{last:06d}"
+        try:
+            with transaction.atomic():
+                ReferenceCounter.objects.create(year=year, last=1)
+            return f"EP-{year}-{1:06d}"
+        except IntegrityError:
+            continue  # another request created the year's counter first: increment it
+    raise IntegrityError("reference counter unavailable")
+
+
+# --- Creation -------------------------------------------------------------------------------
+
+
+def _store(demande: Demande, evenement: Evenement, uploads: Iterable, sens: str) -> None:
+    for upload in uploads:
+        piece = PieceJointe(
+            demande=demande,
+            evenement=evenement,
+            sens=sens,
+            nom=upload.safe_name,
+            type_mime=upload.mime,
+            taille=upload.size,
+        )
+        # The stored name is random: the original one is only displayed.
+        extension = SIGNATURES[upload.mime][1]
+        piece.fichier.save(f"{secrets.token_hex(16)}{extension}", upload, save=False)
+        piece.save()
+
+
+@transaction.atomic
+def create_demande(
+    *, by: User, convention: Convention, offre: Offre, data: dict, uploads: Iterable = ()
+) -> Demande:
+    check_can_create(by, convention, offre)
+    demande = Demande.objects.create(
+        reference=next_reference(timezone.localdate().year),
+        offre=offre,
+        structure=convention.structure,
+        organisme=convention.organisme,
+        convention=convention,
+        auteur=by,
+        **data,
+    )
+    evenement = Evenement.objects.create(demande=demande, kind=Evenement.Kind.CREEE, auteur=by)
+    _store(demande, evenement, uploads, PieceJointe.Sens.ENTRANTE)
+    return demande
+
+
+# --- Lifecycle ------------------------------------------------------------------------------
+
+
+def _lock(demande: Demande) -> Demande:
+    return (
+        Demande.objects.select_for_update()
+        .select_related("convention", "auteur")
+        .get(pk=demande.pk)
+    )
+
+
+def _move(demande: Demande, statut: str, *, by: User, message: str = "") -> Evenement:
+    if not demande.can_become(statut):
+        raise DemandeRuleError(
+            _("Une demande « %(from)s » ne peut pas passer à « %(to)s ».")
+            % {"from": demande.get_statut_display(), "to": Statut(statut).label}
+        )
+    demande.statut = statut
+    fields = ["statut", "updated_at"]
+    if statut == Statut.CLOTUREE:
+        demande.closed_at = timezone.now()
+        demande.reponse = message
+        fields += ["closed_at", "reponse"]
+    demande.save(update_fields=fields)
+    return Evenement.objects.create(
+        demande=demande,
+        kind=Evenement.Kind.STATUT,
+        statut=statut,
+        message=message,
+        de_l_organisme=by.is_staff,
+        auteur=by,
+    )
+
+
+def _notify_author(demande: Demande, template: str) -> None:
+    author = demande.auteur
+    if author is None or not author.is_active:
+        return
+    schedule_email(
+        template=template,
+        recipient=author.email,
+        account=author,
+        context={
+            "prenom_nom": author.get_full_name(),
+            "reference": demande.reference,
+            "organisme": demande.organisme.nom,
+            "link": settings.SITE_URL + reverse("demandes:detail", args=[demande.pk]),
+        },
+    )
+
+
+@transaction.atomic
+def prendre_en_charge(*, by: User, demande: Demande) -> None:
+    _move(_lock(demande), Statut.EN_COURS, by=by)
+
+
+@transaction.atomic
+def demander_complement(*, by: User, demande: Demande, message: str) -> None:
+    demande = _lock(demande)
+    _move(demande, Statut.COMPLEMENT_DEMANDE, by=by, message=message)
+    _notify_author(demande, "demandes/complement_demande")
+
+
+@transaction.atomic
+def fournir_complement(*, by: User, demande: Demande, message: str, uploads: Iterable = ()):
+    demande = _lock(demande)
+    evenement = _move(demande, Statut.COMPLEMENT_FOURNI, by=by, message=message)
+    _store(demande, evenement, uploads, PieceJointe.Sens.ENTRANTE)
+
+
+@transaction.atomic
+def cloturer(*, by: User, demande: Demande, reponse: str, uploads: Iterable = ()) -> None:
+    demande = _lock(demande)
+    uploads = list(uploads)
+    if uploads and not demande.convention.habilitee:
+        raise DemandeRuleError(_("La convention n'est pas habilitée à recevoir des documents."))
+    evenement = _move(demande, Statut.CLOTUREE, by=by, message=reponse)
+    _store(demande, evenement, uploads, PieceJointe.Sens.SORTANTE)
+    _notify_author(demande, "demandes/cloturee")
+
+
+@transaction.atomic
+def joindre_documents(*, by: User, demande: Demande, uploads: Iterable, message: str = ""):
+    """Outgoing documents of the fund: only for a convention habilitée (SPEC §5)."""
+    demande = _lock(demande)
+    if not demande.convention.habilitee:
+        raise DemandeRuleError(_("La convention n'est pas habilitée à recevoir des documents."))
+    evenement = Evenement.objects.create(
+        demande=demande,
+        kind=Evenement.Kind.PIECES,
+        message=message,
+        de_l_organisme=True,
+        auteur=by,
+    )
+    _store(demande, evenement, uploads, PieceJointe.Sens.SORTANTE)
