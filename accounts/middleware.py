@@ -20,6 +20,9 @@ SESSION_ORGANISME_KEY = "organisme_id"
 ALWAYS_ALLOWED = {"accounts:logout", "admin:logout"}
 PASSWORD_CHANGE = "accounts:password_change"  # noqa: S105 (a URL name)
 CGU = "accounts:cgu"
+# The few portal addresses the fund's staff use: their password, the home (which sends them to
+# the admin) and the attachments of their organisme's demandes.
+STAFF_PORTAL_PAGES = {PASSWORD_CHANGE, "home", "demandes:piece"}
 ORGANISME_SELECTION = "accounts:organisme_selection"
 
 
@@ -55,7 +58,7 @@ class AccountPolicyMiddleware:
             return redirect(PASSWORD_CHANGE)
 
         if user.is_staff:
-            if in_admin or match.view_name in (PASSWORD_CHANGE, "home"):
+            if in_admin or match.view_name in STAFF_PORTAL_PAGES:
                 return None
             raise PermissionDenied(_("Cette page est réservée aux partenaires."))
         if in_admin:

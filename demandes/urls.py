@@ -1,3 +1,9 @@
+from django.urls import path
+
+from . import views
+
 app_name = "demandes"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("pieces/<int:pk>/", views.piece_download, name="piece"),
+]
