@@ -82,6 +82,8 @@ class Command(BaseCommand):
             restos, Role.TECHNICIEN, Civilite.MONSIEUR, "CHAUSSON", "Victor", "Bénévole", paul
         )
 
+        self.demandes(restos, organismes["331"])
+
         if not User.objects.filter(identifiant="admin").exists():
             User.objects.create_superuser(
                 "admin", DEMO_PASSWORD, email="admin@espace-partenaires.example"
@@ -162,6 +164,72 @@ class Command(BaseCommand):
                 password_changed_at=timezone.now(),
             )
         return account
+
+    def demandes(self, structure: StructurePartenaire, organisme: Organisme) -> None:
+        """Three demandes with CPAM GIRONDE, at three stages, once."""
+        from demandes import services as demandes_services
+
+        if structure.demandes.exists():
+            return
+        convention = Convention.objects.get(structure=structure, organisme=organisme)
+        maryse = User.objects.get(identifiant="m.pichon")
+        agent = User.objects.get(identifiant="agent.gironde")
+        person = {"consentement": True, "departement": "33"}
+        offres = {offre.code: offre for offre in Offre.objects.all()}
+        demandes_services.create_demande(
+            by=maryse,
+            convention=convention,
+            offre=offres["rendez-vous"],
+            data={
+                **person,
+                "motif": "compte-ameli",
+                "civilite": Civilite.MADAME,
+                "nom": "DUPUIS",
+                "prenom": "Jeanne",
+                "date_naissance": datetime.date(1950, 4, 12),
+                "commentaire": "Mme Dupuis souhaite être accompagnée pour créer son compte ameli.",
+            },
+        )
+        urgent = demandes_services.create_demande(
+            by=maryse,
+            convention=convention,
+            offre=offres["etude-dossier"],
+            data={
+                **person,
+                "motif": "c2s",
+                "civilite": Civilite.MONSIEUR,
+                "nom": "HAKIMI",
+                "prenom": "Youssef",
+                "date_naissance": datetime.date(1988, 11, 3),
+                "urgent": True,
+                "categorie_urgence": "c2s-puma-asile",
+                "commentaire": "Demandeur d'asile, rendez-vous à l'hôpital dans 8 jours.",
+            },
+        )
+        demandes_services.prendre_en_charge(by=agent, demande=urgent)
+        demandes_services.demander_complement(
+            by=agent,
+            demande=urgent,
+            message="Merci de joindre l'attestation de demande d'asile.",
+        )
+        document = demandes_services.create_demande(
+            by=maryse,
+            convention=convention,
+            offre=offres["document"],
+            data={
+                **person,
+                "motif": "attestation-droits",
+                "civilite": Civilite.MONSIEUR,
+                "nom": "MARTIN",
+                "prenom": "Louis",
+                "date_naissance": datetime.date(1972, 2, 28),
+            },
+        )
+        demandes_services.cloturer(
+            by=agent,
+            demande=document,
+            reponse="L'attestation de droits a été envoyée à l'adresse de l'assuré.",
+        )
 
     def print_logins(self) -> None:
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))
