@@ -248,6 +248,8 @@ AGENT_PERMISSIONS = frozenset(
         "accounts.add_partneraccount",
         "accounts.change_partneraccount",
         "accounts.view_accountevent",
+        "demandes.view_demande",
+        "demandes.change_demande",
         "notifications.view_sentemail",
     }
 )

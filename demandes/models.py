@@ -1,10 +1,14 @@
 import datetime
 
 from django.conf import settings
+from django.core.files.storage import storages
+from django.core.signals import setting_changed
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Civilite
@@ -170,11 +174,25 @@ class Demande(models.Model):
         return statut in TRANSITIONS[Statut(self.statut)]
 
 
-def attachments_storage():
-    """STORAGES["attachments"]: local files outside the web root, or S3 in production."""
-    from django.core.files.storage import storages
+class _AttachmentsStorage(LazyObject):
+    """STORAGES["attachments"] (local files outside the web root, or S3), looked up when first
+    used and again after the setting changes (tests), not frozen when the models load."""
 
-    return storages["attachments"]
+    def _setup(self):
+        self._wrapped = storages["attachments"]
+
+
+_attachments_storage = _AttachmentsStorage()
+
+
+@receiver(setting_changed)
+def _forget_attachments_storage(*, setting: str, **kwargs) -> None:
+    if setting == "STORAGES":
+        _attachments_storage._wrapped = empty
+
+
+def attachments_storage():
+    return _attachments_storage
 
 
 def attachment_path(instance: "PieceJointe", filename: str) -> str:

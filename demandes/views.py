@@ -1,7 +1,157 @@
-from django.http import FileResponse, HttpRequest
-from django.shortcuts import get_object_or_404
+"""The partner's side of demandes (SPEC §5): choose an offer, fill its form, follow the
+structure's demandes with the selected organisme, answer a complement; and the download of files.
 
-from .models import PieceJointe
+Demandes are looked up through the user's structure, so another structure's demande is simply not
+found (404). The organisme and its convention come from the middleware (request.convention).
+"""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import services
+from .forms import ComplementForm, DemandeFilterForm, DemandeForm
+from .models import Demande, PieceJointe, Statut
+
+LIST_PAGE_SIZE = 20
+
+
+def structure_demandes(request: HttpRequest):
+    return Demande.objects.filter(structure=request.user.structure)
+
+
+def _refusal(request: HttpRequest) -> HttpResponse | None:
+    """A redirect with the reason when the convention does not allow new demandes now."""
+    try:
+        services.check_can_create(request.user, request.convention)
+    except services.DemandeRuleError as error:
+        messages.error(request, str(error))
+        return redirect("demandes:list")
+    return None
+
+
+def demande_choose(request: HttpRequest) -> HttpResponse:
+    if refusal := _refusal(request):
+        return refusal
+    offres = services.offres_for(request.user, request.convention)
+    return render(request, "demandes/choose.html", {"offres": offres})
+
+
+def demande_create(request: HttpRequest, offre_code: str) -> HttpResponse:
+    if not request.convention.is_en_cours:
+        return _refusal(request)
+    offres = {offre.code: offre for offre in services.offres_for(request.user, request.convention)}
+    offre = offres.get(offre_code)
+    if offre is None:
+        raise Http404(_("Cette offre de service n'est pas ouverte par la convention."))
+    form = DemandeForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+        offre=offre,
+        structure=request.user.structure,
+        organisme=request.organisme,
+    )
+    if form.is_bound and form.is_valid():
+        try:
+            demande = services.create_demande(
+                by=request.user,
+                convention=request.convention,
+                offre=offre,
+                data=form.demande_data(),
+                uploads=form.cleaned_data["pieces"],
+            )
+        except services.DemandeRuleError as error:
+            form.add_error(None, str(error))  # the convention changed since the page was shown
+        else:
+            messages.success(
+                request,
+                _(
+                    "Votre demande est envoyée à %(organisme)s sous la référence %(reference)s. "
+                    "Vous pouvez suivre son traitement ici."
+                )
+                % {"organisme": request.organisme.nom, "reference": demande.reference},
+            )
+            return redirect("demandes:detail", pk=demande.pk)
+    return render(
+        request,
+        "demandes/form.html",
+        {"form": form, "offre": offre, "files_lost": form.is_bound and bool(request.FILES)},
+    )
+
+
+def demande_list(request: HttpRequest) -> HttpResponse:
+    """ "Mes demandes": the structure's demandes with the selected organisme, newest first."""
+    filters = DemandeFilterForm(request.GET or None)
+    demandes = (
+        structure_demandes(request)
+        .filter(organisme=request.organisme)
+        .select_related("offre", "auteur")
+        .order_by("-created_at", "-pk")
+    )
+    page = Paginator(filters.filter(demandes), LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    can_create = request.convention.is_en_cours and bool(
+        services.offres_for(request.user, request.convention)
+    )
+    return render(
+        request,
+        "demandes/list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "filtered": filters.is_bound and any(filters.cleaned_data.values()),
+            "can_create": can_create,
+        },
+    )
+
+
+def _detail(request: HttpRequest, demande: Demande, complement_form=None) -> HttpResponse:
+    evenements = demande.evenements.select_related("auteur").prefetch_related("pieces")
+    if complement_form is None and demande.statut == Statut.COMPLEMENT_DEMANDE:
+        complement_form = ComplementForm()
+    return render(
+        request,
+        "demandes/detail.html",
+        {"demande": demande, "evenements": evenements, "complement_form": complement_form},
+    )
+
+
+def demande_of(request: HttpRequest, pk: int) -> Demande:
+    demandes = structure_demandes(request).select_related("offre", "auteur", "organisme")
+    return get_object_or_404(demandes, pk=pk)
+
+
+def demande_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, demande_of(request, pk))
+
+
+@require_POST
+def demande_complement(request: HttpRequest, pk: int) -> HttpResponse:
+    demande = demande_of(request, pk)
+    if demande.statut != Statut.COMPLEMENT_DEMANDE:
+        messages.error(request, _("L'organisme n'attend pas de complément pour cette demande."))
+        return redirect("demandes:detail", pk=demande.pk)
+    form = ComplementForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _detail(request, demande, complement_form=form)
+    try:
+        services.fournir_complement(
+            by=request.user,
+            demande=demande,
+            message=form.cleaned_data["message"],
+            uploads=form.cleaned_data["pieces"],
+        )
+    except services.DemandeRuleError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("Votre complément est envoyé à %(organisme)s.")
+            % {"organisme": demande.organisme.nom},
+        )
+    return redirect("demandes:detail", pk=demande.pk)
 
 
 def pieces_visible_to(user):

@@ -1,6 +1,12 @@
 import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
+from clamav_client.clamd import ClamdError, ClamdNetworkSocket, ClamdUnixSocket
 from django.conf import settings
 
 from espace_partenaires.celery import app as celery_app
@@ -21,6 +27,20 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def attachments_dir(settings, tmp_path):
+    """Attachments of every test go to the test's own folder, never to var/."""
+    location = tmp_path / "pieces-jointes"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(location), "base_url": None},
+        },
+    }
+    return location
+
+
 @pytest.fixture
 def on_commit(django_capture_on_commit_callbacks):
     """Run the callbacks registered with transaction.on_commit, as a real commit would."""
@@ -31,4 +51,117 @@ def pytest_report_header(config):
     from django.db import connection
 
     broker = celery_app.conf.broker_url.split(":", 1)[0]
-    return f"database: {connection.vendor}; celery broker for the real-worker test: {broker}"
+    return [
+        f"database: {connection.vendor}; celery broker for the real-worker test: {broker}",
+        clamd_header(),
+    ]
+
+
+# --- ClamAV: tests marked `clamd` scan with a real clamd ----------------------------------------
+# CI starts one (.ci/run) and exports CLAMD_SOCKET; elsewhere, when a `clamd` binary is installed,
+# the session starts a private one on the EICAR-only database of tests/clamd/. Without either,
+# those tests are deselected and the header says so: they are never skipped silently.
+CLAMD_FILES = Path(__file__).parent / "clamd"
+CLAMD_ABSENT = "clamd absent : les tests antivirus (EICAR) ne tournent qu'avec ClamAV (CI)"
+
+
+def clamd_binary() -> str | None:
+    search_path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
+    return shutil.which("clamd", path=search_path)
+
+
+def clamd_source() -> str | None:
+    """Where the clamd of the `clamd` tests comes from, or None when none can be had."""
+    if os.environ.get("CLAMD_SOCKET"):
+        return f"CLAMD_SOCKET={os.environ['CLAMD_SOCKET']}"
+    if os.environ.get("CLAMD_HOST"):
+        return f"CLAMD_HOST={os.environ['CLAMD_HOST']}:{os.environ.get('CLAMD_PORT', '3310')}"
+    binary = clamd_binary()
+    return f"{binary}, private, EICAR-only database" if binary else None
+
+
+def pytest_collection_modifyitems(config, items):
+    if clamd_source() is not None:
+        return
+    deselected = [item for item in items if item.get_closest_marker("clamd")]
+    if deselected:
+        items[:] = [item for item in items if not item.get_closest_marker("clamd")]
+        config.hook.pytest_deselected(items=deselected)
+
+
+def clamd_header() -> str:
+    source = clamd_source()
+    return f"clamd for the antivirus tests: {source}" if source else CLAMD_ABSENT
+
+
+def _clamd_answers(client) -> bool:
+    try:
+        return client.ping() == "PONG"
+    except (ClamdError, OSError):
+        # clamav-client's ping() leaves the socket of a failed connection open: close it.
+        socket = getattr(client, "clamd_socket", None)
+        if socket is not None:
+            socket.close()
+        return False
+
+
+@pytest.fixture(scope="session")
+def clamd_server():
+    """The CLAMD_* settings of a clamd that answers: the environment's, or a private one."""
+    if os.environ.get("CLAMD_SOCKET") or os.environ.get("CLAMD_HOST"):
+        server = {
+            "CLAMD_SOCKET": os.environ.get("CLAMD_SOCKET", ""),
+            "CLAMD_HOST": os.environ.get("CLAMD_HOST", ""),
+            "CLAMD_PORT": int(os.environ.get("CLAMD_PORT", "3310")),
+        }
+        client = (
+            ClamdUnixSocket(server["CLAMD_SOCKET"], timeout=10)
+            if server["CLAMD_SOCKET"]
+            else ClamdNetworkSocket(server["CLAMD_HOST"], server["CLAMD_PORT"], timeout=10)
+        )
+        if not _clamd_answers(client):
+            pytest.fail(f"{clamd_source()} is set but clamd does not answer PING")
+        yield server
+        return
+    binary = clamd_binary()
+    if binary is None:
+        pytest.fail(CLAMD_ABSENT)
+    # A short folder: a Unix socket's path is limited to about 100 characters.
+    folder = Path(tempfile.mkdtemp(prefix="ep-clamd-"))
+    (folder / "db").mkdir()
+    shutil.copy(CLAMD_FILES / "eicar.ndb", folder / "db")
+    config = (CLAMD_FILES / "clamd.conf.in").read_text().replace("@DIR@", str(folder))
+    (folder / "clamd.conf").write_text(config)
+    process = subprocess.Popen(  # noqa: S603 (a fixed command)
+        [binary, f"--config-file={folder / 'clamd.conf'}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        client = ClamdUnixSocket(str(folder / "clamd.sock"), timeout=10)
+        deadline = time.monotonic() + 30
+        while not _clamd_answers(client):
+            log = folder / "clamd.log"
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(
+                    "the private clamd did not start:\n"
+                    + (log.read_text() if log.exists() else "(no log)")
+                )
+            time.sleep(0.05)
+        yield {"CLAMD_SOCKET": str(folder / "clamd.sock"), "CLAMD_HOST": "", "CLAMD_PORT": 3310}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def clamd(clamd_server, settings):
+    """The settings point to the real clamd of the session."""
+    for name, value in clamd_server.items():
+        setattr(settings, name, value)
+    return clamd_server

@@ -1,0 +1,256 @@
+"""What a partner types: a demande (one form per offer), the answer to a complement, and the
+filters of the history. Every free-text field goes through the NIR guard (SPEC §5)."""
+
+import datetime
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Civilite
+from conventions.models import Offre
+
+from . import catalogue
+from .attachments import AttachmentsField
+from .models import COMMENT_MAX_LENGTH, Demande, Statut, validate_date_naissance
+from .services import open_duplicates
+from .validators import validate_no_nir
+
+# The fields of Demande a form fills; the view hands them to services.create_demande.
+DEMANDE_FIELDS = (
+    "civilite",
+    "nom",
+    "prenom",
+    "date_naissance",
+    "departement",
+    "motif",
+    "commentaire",
+    "consentement",
+    "urgent",
+    "categorie_urgence",
+)
+
+
+def _blank(label) -> list[tuple[str, str]]:
+    return [("", label)]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        # The browser's date picker sends and shows ISO dates; typed French dates are accepted too.
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class DemandeForm(forms.Form):
+    required_css_class = "required"
+
+    civilite = forms.ChoiceField(
+        label=_("Civilité"), choices=_blank(_("— Choisir —")) + list(Civilite.choices)
+    )
+    nom = forms.CharField(label=_("Nom"), max_length=60, validators=[validate_no_nir])
+    prenom = forms.CharField(label=_("Prénom"), max_length=40, validators=[validate_no_nir])
+    date_naissance = forms.DateField(
+        label=_("Date de naissance"),
+        help_text=_("Au format jj/mm/aaaa."),
+        widget=DateInput(attrs={"min": "1900-01-01"}),
+        validators=[validate_date_naissance],
+    )
+    departement = forms.ChoiceField(
+        label=_("Département de résidence"),
+        choices=_blank(_("— Choisir —")) + list(catalogue.DEPARTEMENT_CHOICES),
+    )
+    motif = forms.ChoiceField(label=_("Motif de la demande"))
+    commentaire = forms.CharField(
+        label=_("Commentaire"),
+        help_text=_("%(max)s caractères au plus.") % {"max": COMMENT_MAX_LENGTH},
+        max_length=COMMENT_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        validators=[validate_no_nir],
+    )
+    consentement = forms.BooleanField(
+        label=_(
+            "L'assuré(e) a donné son accord pour que je transmette cette demande et les "
+            "informations qui le (la) concernent à son organisme d'assurance maladie."
+        ),
+        error_messages={
+            "required": _(
+                "Cochez cette case : une demande ne peut être envoyée qu'avec l'accord de "
+                "l'assuré(e)."
+            )
+        },
+    )
+    urgent = forms.BooleanField(
+        label=_("Situation urgente ou bloquée"),
+        required=False,
+        help_text=_("Cochez seulement si la situation entre dans l'une des catégories ci-dessous."),
+    )
+    categorie_urgence = forms.ChoiceField(
+        label=_("Catégorie d'urgence"),
+        choices=_blank(_("— Aucune —")) + list(catalogue.URGENCES),
+        required=False,
+    )
+    pieces = AttachmentsField()
+    confirmer = forms.BooleanField(
+        label=_("Je confirme vouloir envoyer une nouvelle demande pour cette personne."),
+        required=False,
+    )
+
+    def __init__(self, *args, offre: Offre, structure, organisme, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.offre = offre
+        self.structure = structure
+        self.organisme = organisme
+        self.duplicates: list[Demande] = []
+        motifs = catalogue.MOTIFS[offre.code]
+        if len(motifs) == 1:
+            # "Contacter votre organisme" has a single motif: nothing to choose.
+            self.single_motif = motifs[0][0]
+            del self.fields["motif"]
+        else:
+            self.single_motif = None
+            self.fields["motif"].choices = _blank(_("— Choisir —")) + list(motifs)
+        if offre.code == catalogue.CONTACTER:
+            self.fields["commentaire"].required = True
+            self.fields["commentaire"].label = _("Votre question")
+        to_specify = [
+            label for code, label in motifs if (offre.code, code) in catalogue.MOTIFS_TO_SPECIFY
+        ]
+        if to_specify:
+            self.fields["commentaire"].help_text = _(
+                "%(max)s caractères au plus ; obligatoire pour le motif « %(motifs)s »."
+            ) % {"max": COMMENT_MAX_LENGTH, "motifs": " », « ".join(str(m) for m in to_specify)}
+        today = timezone.localdate()
+        self.fields["date_naissance"].widget.attrs["max"] = today.isoformat()
+
+    def clean(self):
+        cleaned = super().clean()
+        motif = self.single_motif or cleaned.get("motif")
+        cleaned["motif"] = motif
+        if (
+            motif
+            and (self.offre.code, motif) in catalogue.MOTIFS_TO_SPECIFY
+            and not cleaned.get("commentaire")
+            and "commentaire" not in self.errors
+        ):
+            self.add_error(
+                "commentaire", _("Précisez votre demande dans le commentaire pour ce motif.")
+            )
+
+        urgent, categorie = cleaned.get("urgent"), cleaned.get("categorie_urgence")
+        if urgent and not categorie and "categorie_urgence" not in self.errors:
+            self.add_error(
+                "categorie_urgence", _("Choisissez la catégorie de la situation urgente.")
+            )
+        elif not urgent and categorie:
+            self.add_error(
+                "categorie_urgence",
+                _(
+                    "Une catégorie d'urgence ne s'indique que pour une situation urgente : "
+                    "cochez « Situation urgente ou bloquée » ou choisissez « Aucune »."
+                ),
+            )
+
+        person = ("nom", "prenom", "date_naissance")
+        if all(cleaned.get(field) for field in person):
+            self.duplicates = list(
+                open_duplicates(
+                    self.structure,
+                    self.organisme,
+                    nom=cleaned["nom"],
+                    prenom=cleaned["prenom"],
+                    date_naissance=cleaned["date_naissance"],
+                ).order_by("created_at", "pk")
+            )
+            if self.duplicates and not cleaned.get("confirmer"):
+                self.add_error(
+                    "confirmer",
+                    _(
+                        "Une demande est déjà en cours pour cette personne : cochez cette case "
+                        "pour confirmer l'envoi d'une nouvelle demande."
+                    ),
+                )
+        return cleaned
+
+    def demande_data(self) -> dict:
+        """The cleaned values that make the Demande (names stripped, as typed otherwise)."""
+        return {field: self.cleaned_data[field] for field in DEMANDE_FIELDS}
+
+
+class ComplementForm(forms.Form):
+    required_css_class = "required"
+
+    message = forms.CharField(
+        label=_("Votre réponse"),
+        help_text=_("%(max)s caractères au plus.") % {"max": COMMENT_MAX_LENGTH},
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        validators=[validate_no_nir],
+    )
+    pieces = AttachmentsField()
+
+
+class DemandeFilterForm(forms.Form):
+    """The history's filters, in the query string (GET): a wrong value is shown and ignored."""
+
+    q = forms.CharField(
+        label=_("Rechercher"),
+        help_text=_("Nom ou prénom de l'assuré(e), ou référence de la demande."),
+        max_length=100,
+        required=False,
+    )
+    offre = forms.ModelChoiceField(
+        label=_("Offre"),
+        queryset=Offre.objects.filter(code__in=catalogue.MOTIFS).order_by("ordre"),
+        to_field_name="code",
+        empty_label=_("Toutes"),
+        required=False,
+    )
+    statut = forms.ChoiceField(
+        label=_("Statut"), choices=_blank(_("Tous")) + list(Statut.choices), required=False
+    )
+    urgent = forms.ChoiceField(
+        label=_("Urgence"),
+        choices=(("", _("Toutes")), ("oui", _("Urgentes")), ("non", _("Non urgentes"))),
+        required=False,
+    )
+    du = forms.DateField(label=_("Envoyées du"), required=False, widget=DateInput())
+    au = forms.DateField(label=_("au"), required=False, widget=DateInput())
+
+    def clean(self):
+        cleaned = super().clean()
+        du, au = cleaned.get("du"), cleaned.get("au")
+        if du and au and du > au:
+            self.add_error("au", _("La date de fin doit suivre la date de début."))
+        return cleaned
+
+    def filter(self, demandes: QuerySet) -> QuerySet:
+        if not self.is_bound:
+            return demandes
+        self.is_valid()
+        values = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+        if values.get("offre"):
+            demandes = demandes.filter(offre=values["offre"])
+        if values.get("statut"):
+            demandes = demandes.filter(statut=values["statut"])
+        if values.get("urgent"):
+            demandes = demandes.filter(urgent=values["urgent"] == "oui")
+        if values.get("du"):
+            demandes = demandes.filter(created_at__gte=_start_of(values["du"]))
+        if values.get("au"):
+            demandes = demandes.filter(
+                created_at__lt=_start_of(values["au"] + datetime.timedelta(days=1))
+            )
+        for term in values.get("q", "").split():
+            demandes = demandes.filter(
+                Q(nom__icontains=term) | Q(prenom__icontains=term) | Q(reference__icontains=term)
+            )
+        return demandes
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    """Midnight of that day in Paris: the dates a partner picks are local dates."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))

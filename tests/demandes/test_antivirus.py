@@ -1,0 +1,192 @@
+"""Attachments are scanned by ClamAV's clamd before anything is stored, and refused when clamd
+finds something or cannot answer (fail closed).
+
+The tests marked `clamd` use a real clamd: CI's (CLAMD_SOCKET), or a private one started on the
+EICAR-only database of tests/clamd/ (see tests/conftest.py). The others run everywhere.
+"""
+
+import hashlib
+import socket
+
+import pytest
+from django import forms
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils.datastructures import MultiValueDict
+
+from demandes.attachments import AttachmentsField, scan
+from demandes.models import PieceJointe
+
+# The EICAR test file: 68 bytes that every antivirus detects, harmless by design. Built here in
+# two halves so that no file of the repository is itself flagged by a scanner.
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR" + b"-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+INFECTED = "Le fichier « document.pdf » est refusé : l'antivirus y a détecté un risque."
+UNAVAILABLE = (
+    "L'analyse antivirus de « document.pdf » est momentanément impossible : réessayez plus tard."
+)
+NOT_A_DOCUMENT = (
+    "Le fichier « document.pdf » n'est ni un PDF, ni une image JPEG ou PNG "
+    "(son contenu a été vérifié, pas seulement son nom)."
+)
+
+
+def clean_pdf() -> bytes:
+    """A real one-page PDF (header, objects, cross-reference table, trailer)."""
+    text = b"BT /F1 18 Tf 72 770 Td (Attestation de droits) Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    document = b"%PDF-1.4\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(document))
+        document += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(document)
+    document += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    document += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    document += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return document
+
+
+def pdf_with_eicar() -> bytes:
+    """Looks like a PDF by its first bytes, so that it passes the type check: only the
+    antivirus can refuse it."""
+    return b"%PDF-1.4\n" + EICAR + b"\n%%EOF\n"
+
+
+class PiecesForm(forms.Form):
+    pieces = AttachmentsField()
+
+
+def submit(*files: tuple[str, bytes]) -> PiecesForm:
+    uploads = [SimpleUploadedFile(name, content) for name, content in files]
+    form = PiecesForm(data={}, files=MultiValueDict({"pieces": uploads}))
+    form.is_valid()
+    return form
+
+
+@pytest.fixture
+def storage(attachments_dir):
+    """The attachments' storage folder of the test, to see that nothing lands there."""
+    return attachments_dir
+
+
+@pytest.fixture
+def no_clamd(settings):
+    settings.CLAMD_SOCKET = ""
+    settings.CLAMD_HOST = ""
+
+
+@pytest.fixture
+def unreachable_socket(settings, tmp_path):
+    settings.CLAMD_SOCKET = str(tmp_path / "clamd-absent.sock")
+    settings.CLAMD_HOST = ""
+
+
+def test_the_eicar_string_is_the_standard_file():
+    assert len(EICAR) == 68
+    # The MD5 published for the 68-byte EICAR file (eicar.org).
+    assert hashlib.md5(EICAR, usedforsecurity=False).hexdigest() == (
+        "44d88612fea8a8f36de82e1278abb02f"
+    )
+
+
+# --- With a real clamd ----------------------------------------------------------------------
+
+
+@pytest.mark.clamd
+def test_scan_refuses_the_eicar_file(clamd):
+    upload = SimpleUploadedFile("document.pdf", EICAR)
+
+    with pytest.raises(forms.ValidationError) as refused:
+        scan(upload)
+
+    assert refused.value.code == "infected"
+    assert refused.value.messages == [INFECTED]
+
+
+@pytest.mark.clamd
+@pytest.mark.django_db
+def test_a_pdf_carrying_eicar_is_refused_by_the_antivirus_and_nothing_is_stored(clamd, storage):
+    form = submit(("document.pdf", pdf_with_eicar()))
+
+    assert form.errors == {"pieces": [INFECTED]}
+    assert not storage.exists() or not any(storage.rglob("*"))
+    assert not PieceJointe.objects.exists()
+
+
+@pytest.mark.clamd
+def test_one_infected_file_refuses_the_whole_sending(clamd):
+    form = submit(("releve.pdf", clean_pdf()), ("document.pdf", pdf_with_eicar()))
+
+    assert form.errors == {"pieces": [INFECTED]}
+
+
+@pytest.mark.clamd
+def test_a_clean_pdf_passes_the_scan_and_is_read_again_from_its_start(clamd):
+    content = clean_pdf()
+    upload = SimpleUploadedFile("Relevé d'identité.PDF", content)
+
+    scan(upload)  # no ValidationError
+
+    assert upload.read() == content  # rewound: what is stored is the whole file
+    form = submit(("Relevé d'identité.PDF", content))
+    assert form.is_valid(), form.errors
+    [accepted] = form.cleaned_data["pieces"]
+    assert (accepted.mime, accepted.safe_name) == ("application/pdf", "Releve_d_identite.pdf")
+
+
+# --- Without a working clamd: runs everywhere -------------------------------------------------
+
+
+def test_eicar_named_as_a_pdf_is_refused_by_its_content_before_any_scan(unreachable_socket):
+    # The type check comes first: the unreachable clamd is never asked.
+    form = submit(("document.pdf", EICAR))
+
+    assert form.errors == {"pieces": [NOT_A_DOCUMENT]}
+
+
+@pytest.mark.django_db
+def test_an_unreachable_clamd_socket_refuses_the_file_until_later(unreachable_socket, storage):
+    upload = SimpleUploadedFile("document.pdf", clean_pdf())
+    with pytest.raises(forms.ValidationError) as refused:
+        scan(upload)
+    assert refused.value.code == "antivirus_unavailable"
+
+    form = submit(("document.pdf", clean_pdf()))
+
+    assert form.errors == {"pieces": [UNAVAILABLE]}
+    assert not storage.exists() or not any(storage.rglob("*"))
+    assert not PieceJointe.objects.exists()
+
+
+def test_an_unreachable_clamd_host_refuses_the_file_until_later(settings):
+    # A port of this machine on which nothing listens: connection refused.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CLAMD_SOCKET = ""
+    settings.CLAMD_HOST = "127.0.0.1"
+    settings.CLAMD_PORT = port
+
+    form = submit(("document.pdf", clean_pdf()))
+
+    assert form.errors == {"pieces": [UNAVAILABLE]}
+
+
+def test_without_clamd_configured_files_are_not_scanned(no_clamd):
+    form = submit(("document.pdf", clean_pdf()))
+
+    assert form.is_valid(), form.errors
+    [accepted] = form.cleaned_data["pieces"]
+    assert accepted.mime == "application/pdf"
+    # Not scanned at all: even the EICAR-carrying PDF gets through. Production sets CLAMD_*.
+    assert submit(("document.pdf", pdf_with_eicar())).is_valid()
