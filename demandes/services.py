@@ -138,9 +138,11 @@ def create_demande(
 
 
 def _lock(demande: Demande) -> Demande:
+    # Lock the demande's row only: its author may be gone (an outer join), which PostgreSQL
+    # refuses to lock.
     return (
-        Demande.objects.select_for_update()
-        .select_related("convention", "auteur")
+        Demande.objects.select_for_update(of=("self",))
+        .select_related("convention", "auteur", "organisme")
         .get(pk=demande.pk)
     )
 
