@@ -1,8 +1,9 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import path, reverse_lazy
 from django.views.generic import TemplateView
 
+from . import services
 from .views import sign_in, techniciens
 
 app_name = "accounts"
@@ -18,7 +19,15 @@ urlpatterns = [
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("invitation/<str:token>/", sign_in.InvitationView.as_view(), name="invitation"),
     path("mot-de-passe/", sign_in.PasswordChangeView.as_view(), name="password_change"),
-    path("mot-de-passe-oublie/", sign_in.PasswordResetRequestView.as_view(), name="password_reset"),
+    path(
+        "mot-de-passe-oublie/",
+        sign_in.EmailRequestView.as_view(
+            template_name="accounts/password_reset_request.html",
+            success_url=reverse_lazy("accounts:password_reset_done"),
+            action=services.request_password_reset,
+        ),
+        name="password_reset",
+    ),
     path(
         "mot-de-passe-oublie/envoye/",
         public_page("accounts/request_sent.html"),
@@ -36,7 +45,11 @@ urlpatterns = [
     ),
     path(
         "identifiant-oublie/",
-        sign_in.IdentifiantReminderView.as_view(),
+        sign_in.EmailRequestView.as_view(
+            template_name="accounts/identifiant_request.html",
+            success_url=reverse_lazy("accounts:identifiant_oublie_done"),
+            action=services.send_identifiant_reminder,
+        ),
         name="identifiant_oublie",
     ),
     path(

@@ -50,28 +50,15 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 @method_decorator(login_not_required, name="dispatch")
-class PasswordResetRequestView(FormView):
-    """ "Mot de passe oublié": the same answer whether or not the address is known."""
+class EmailRequestView(FormView):
+    """ "Mot de passe oublié" and "Identifiant oublié": an e-mail address in, the same answer
+    out whether or not it is known. `action` is the service that sends what was asked."""
 
-    template_name = "accounts/password_reset_request.html"
     form_class = EmailRequestForm
-    success_url = reverse_lazy("accounts:password_reset_done")
+    action = None
 
     def form_valid(self, form):
-        services.request_password_reset(form.cleaned_data["email"])
-        return super().form_valid(form)
-
-
-@method_decorator(login_not_required, name="dispatch")
-class IdentifiantReminderView(FormView):
-    """ "Identifiant oublié": the same answer whether or not the address is known."""
-
-    template_name = "accounts/identifiant_request.html"
-    form_class = EmailRequestForm
-    success_url = reverse_lazy("accounts:identifiant_oublie_done")
-
-    def form_valid(self, form):
-        services.send_identifiant_reminder(form.cleaned_data["email"])
+        self.action(form.cleaned_data["email"])
         return super().form_valid(form)
 
 
