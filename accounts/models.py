@@ -139,6 +139,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     cgu_version = models.CharField(_("version des CGU acceptée"), max_length=20, blank=True)
     cgu_accepted_at = models.DateTimeField(_("CGU acceptées le"), null=True, blank=True)
     password_changed_at = models.DateTimeField(_("mot de passe changé le"), null=True, blank=True)
+    # The password (by its change date) whose expiry reminder was sent: once per expiry.
+    rappel_expiration_envoye_pour = models.DateTimeField(
+        _("rappel d'expiration envoyé pour"), null=True, blank=True, editable=False
+    )
+    # Set when the e-mail provider reports the address as bounced, rejected or complained.
+    email_invalide_le = models.DateTimeField(
+        _("adresse e-mail invalide depuis le"), null=True, blank=True, editable=False
+    )
+    email_invalide_motif = models.CharField(
+        _("motif de l'invalidité"), max_length=40, blank=True, editable=False
+    )
 
     objects = UserManager()
 

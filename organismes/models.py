@@ -1,6 +1,7 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import TelephoneField
@@ -37,6 +38,30 @@ class Organisme(models.Model):
 
     def __str__(self) -> str:
         return self.nom
+
+
+class StructureEvent(models.Model):
+    """What happened to a structure as a whole, without personal data (SPEC §6)."""
+
+    class Kind(models.TextChoices):
+        CONVENTION_ENDED = "convention_ended", _("fin de convention : comptes inactivés")
+        ACCOUNTS_PURGED = "accounts_purged", _("comptes inactifs supprimés")
+
+    structure = models.ForeignKey(
+        "StructurePartenaire", on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(_("événement"), max_length=30, choices=Kind.choices)
+    at = models.DateTimeField(_("date"), default=timezone.now)
+    details = models.JSONField(_("détails"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("événement de structure")
+        verbose_name_plural = _("historique des structures")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["structure", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} — {self.structure}"
 
 
 class StructureQuerySet(models.QuerySet):
