@@ -277,6 +277,9 @@ elif MAILER == "anymail":
     }
 else:
     raise environ.ImproperlyConfigured(f"MAILER={MAILER!r}: expected local, smtp or anymail.")
+# anymail's tracking webhooks (bounces, complaints) authenticate with HTTP basic auth:
+# "user:password", also given to the e-mail provider in the webhook's address.
+ANYMAIL = {"WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="")}
 DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Espace Partenaires <ne-pas-repondre@espace-partenaires.local>"
 )
@@ -302,6 +305,15 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
 # Daily jobs, "HH:MM" in Europe/Paris.
 JOB_TIME_PURGE_INVITATIONS = env.str("JOB_TIME_PURGE_INVITATIONS", default="03:00")
+JOB_TIME_CONVENTION_END = env.str("JOB_TIME_CONVENTION_END", default="01:00")
+JOB_TIME_CONVENTION_WARNING = env.str("JOB_TIME_CONVENTION_WARNING", default="07:00")
+JOB_TIME_PURGE_ACCOUNTS = env.str("JOB_TIME_PURGE_ACCOUNTS", default="02:00")
+JOB_TIME_PASSWORD_REMINDER = env.str("JOB_TIME_PASSWORD_REMINDER", default="07:30")
+JOB_TIME_PURGE_EMAIL_LOG = env.str("JOB_TIME_PURGE_EMAIL_LOG", default="03:30")
+# Days before a password expires when its owner is reminded (once per password).
+PASSWORD_EXPIRY_REMINDER_DAYS = env.int("PASSWORD_EXPIRY_REMINDER_DAYS", default=15)
+# Months the sent-e-mail log is kept.
+EMAIL_LOG_RETENTION_MONTHS = env.int("EMAIL_LOG_RETENTION_MONTHS", default=12)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
