@@ -1,11 +1,14 @@
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from espace_partenaires.admin_actions import ask_reason
 from organismes.scoping import OrganismeScopedAdminMixin, structures_in_scope
 
 from . import services
+from .bounces import motif_label
 from .forms import AccountChangeForm, AgentCreationForm, GestionnaireCreationForm
 from .models import PARTNER_ROLES, AccountEvent, PartnerAccount, Role, StaffAccount
 
@@ -129,19 +132,52 @@ class AccountAdminBase(OrganismeScopedAdminMixin, admin.ModelAdmin):
         )
 
 
+class EmailInvalideFilter(admin.SimpleListFilter):
+    """Accounts whose address the e-mail provider reported as undeliverable (accounts.bounces)."""
+
+    title = _("adresse e-mail")
+    parameter_name = "email_invalide"
+
+    def lookups(self, request, model_admin):
+        return (("oui", _("invalide")), ("non", _("sans signalement")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "oui":
+            return queryset.filter(email_invalide_le__isnull=False)
+        if self.value() == "non":
+            return queryset.filter(email_invalide_le__isnull=True)
+        return queryset
+
+
 @admin.register(PartnerAccount)
 class PartnerAccountAdmin(AccountAdminBase):
     creation_form = GestionnaireCreationForm
     list_display = (
         *AccountAdminBase.list_display[:3],
         "structure",
-        *AccountAdminBase.list_display[3:],
+        AccountAdminBase.list_display[3],
+        "email_invalide",
+        *AccountAdminBase.list_display[4:],
     )
-    list_filter = ("role", "is_active", ("structure", admin.RelatedOnlyFieldListFilter))
+    list_filter = (
+        "role",
+        "is_active",
+        EmailInvalideFilter,
+        ("structure", admin.RelatedOnlyFieldListFilter),
+    )
     list_select_related = ("structure",)
     search_fields = (*AccountAdminBase.search_fields, "structure__nom")
     autocomplete_fields = ("structure",)
     actions = ("inactiver", "reactiver", *AccountAdminBase.actions)
+
+    @admin.display(description=_("e-mail invalide"), ordering="email_invalide_le")
+    def email_invalide(self, account) -> str:
+        if account.email_invalide_le is None:
+            return ""
+        return _("depuis le %(date)s (%(motif)s)") % {
+            "date": date_format(timezone.localtime(account.email_invalide_le), "SHORT_DATE_FORMAT"),
+            "motif": motif_label(account.email_invalide_motif),
+        }
 
     def scope(self, request, queryset):
         return queryset.filter(

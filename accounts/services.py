@@ -199,7 +199,13 @@ def modify_account(*, by: User, account: User, data: dict[str, Any]) -> dict[str
         return changes
     if "email" in changes and account.is_active:
         _check_email_free(account)
-    account.save(update_fields=list(changes))
+    update_fields = list(changes)
+    if "email" in changes:
+        # A new address: what the e-mail provider said of the old one no longer applies.
+        account.email_invalide_le = None
+        account.email_invalide_motif = ""
+        update_fields += ["email_invalide_le", "email_invalide_motif"]
+    account.save(update_fields=update_fields)
     AccountEvent.objects.create(
         account=account, kind=AccountEvent.Kind.MODIFIED, by=by, changes=changes
     )

@@ -11,7 +11,7 @@ from notifications.models import SentEmail
 from notifications.services import mark_cancelled
 from notifications.tasks import EMAIL_TASK_OPTIONS, deliver_with_retries
 
-from . import services
+from . import jobs, services
 from .models import Invitation, Role, User
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,21 @@ def send_invitation(self, invitation_id: int, sent_email_id: int) -> None:
         "timeout_hours": settings.INVITATION_TIMEOUT_HOURS,
     }
     deliver_with_retries(self, sent, context)
+
+
+@shared_task(name="accounts.tasks.end_conventions")
+def end_conventions() -> dict:
+    return jobs.end_conventions().as_dict()
+
+
+@shared_task(name="accounts.tasks.purge_inactive_accounts")
+def purge_inactive_accounts() -> dict:
+    return jobs.purge_inactive_accounts().as_dict()
+
+
+@shared_task(name="accounts.tasks.remind_password_expiry")
+def remind_password_expiry() -> dict:
+    return jobs.remind_password_expiry().as_dict()
 
 
 @shared_task

@@ -23,11 +23,35 @@ def _daily(setting: str) -> crontab:
     return crontab(hour=int(hour), minute=int(minute))
 
 
+# One entry per scheduled job (SPEC §6): task name and the setting that gives its daily time.
+DAILY_JOBS = {
+    "end-conventions": ("accounts.tasks.end_conventions", "JOB_TIME_CONVENTION_END"),
+    "warn-convention-ends": (
+        "conventions.tasks.warn_convention_ends",
+        "JOB_TIME_CONVENTION_WARNING",
+    ),
+    "purge-inactive-accounts": (
+        "accounts.tasks.purge_inactive_accounts",
+        "JOB_TIME_PURGE_ACCOUNTS",
+    ),
+    "remind-password-expiry": (
+        "accounts.tasks.remind_password_expiry",
+        "JOB_TIME_PASSWORD_REMINDER",
+    ),
+    "purge-expired-invitations": (
+        "accounts.tasks.purge_expired_invitations",
+        "JOB_TIME_PURGE_INVITATIONS",
+    ),
+    "purge-sent-email-log": (
+        "notifications.tasks.purge_sent_email_log",
+        "JOB_TIME_PURGE_EMAIL_LOG",
+    ),
+}
+
+
 @app.on_after_finalize.connect
 def setup_beat_schedule(sender: Celery, **kwargs) -> None:
     sender.conf.beat_schedule = {
-        "purge-expired-invitations": {
-            "task": "accounts.tasks.purge_expired_invitations",
-            "schedule": _daily("JOB_TIME_PURGE_INVITATIONS"),
-        },
+        entry: {"task": task, "schedule": _daily(setting)}
+        for entry, (task, setting) in DAILY_JOBS.items()
     }

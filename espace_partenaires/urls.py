@@ -1,4 +1,6 @@
+from anymail import urls as anymail_urls
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
 from . import views
@@ -7,9 +9,22 @@ admin.site.site_header = "Espace Partenaires — administration"
 admin.site.site_title = "Espace Partenaires"
 admin.site.index_title = "Administration des partenaires"
 
+
+def public(patterns):
+    """The patterns, their views reachable without logging in (LoginRequiredMiddleware is on).
+
+    For the e-mail provider's webhooks, which authenticate with ANYMAIL["WEBHOOK_SECRET"].
+    """
+    for pattern in patterns:
+        pattern.callback = login_not_required(pattern.callback)
+    return patterns
+
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("", include("accounts.urls")),
     path("demandes/", include("demandes.urls")),
     path("admin/", admin.site.urls),
+    # Bounces and complaints reported by the e-mail provider: accounts.bounces.
+    path("anymail/", include((public(anymail_urls.urlpatterns), anymail_urls.app_name))),
 ]

@@ -35,3 +35,10 @@ def send_email(self, sent_email_id: int, context: dict[str, Any]) -> None:
     if sent.status == SentEmail.Status.SENT:
         return  # a message delivered twice by the broker: it went out already
     deliver_with_retries(self, sent, context)
+
+
+@shared_task(name="notifications.tasks.purge_sent_email_log")
+def purge_sent_email_log() -> dict:
+    from .jobs import purge_sent_email_log
+
+    return purge_sent_email_log().as_dict()

@@ -671,7 +671,8 @@ def test_the_history_filters_by_offer_status_urgency_and_dates(convention, techn
     complement = make_demandes(convention, technicien, 1, statut=Statut.COMPLEMENT_DEMANDE)
     everything = [d.reference for d in [*urgent, *rdv, *complement, *old]]
     today = timezone.localdate()
-    forty_days_ago = (today - datetime.timedelta(days=40)).isoformat()
+    # The day it was sent, in Paris: 40 days ago may be across a change of daylight-saving time.
+    forty_days_ago = timezone.localtime(old[0].created_at).date().isoformat()
 
     def listed(**params):
         response = client_t.get(LIST_URL, params)

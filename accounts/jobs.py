@@ -1,0 +1,393 @@
+"""Scheduled jobs on accounts (SPEC §6): end of conventions, purge, password-expiry reminder.
+
+Each job works in batches of rows locked with SKIP LOCKED, so that two runs at once share the
+work instead of doing it twice, with a number of queries per batch that does not grow with the
+number of accounts; each is idempotent (what it did is written on the rows it did it to). Access
+never depends on them: the conventions' dates are checked on every request.
+"""
+
+import datetime
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.db import transaction
+from django.db.models import (
+    Case,
+    DateTimeField,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from conventions.models import Convention
+from espace_partenaires.jobs import JobReport, run_job
+from espace_partenaires.months import months_before
+from notifications.jobs import EmailToSend, schedule_emails
+from organismes.models import Organisme, StructureEvent, StructurePartenaire
+
+from .models import AccountEvent, Invitation, Role, User
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+
+# The delay of a structure without any convention (SPEC §2: 6 months by default).
+DEFAULT_PURGE_DELAY_MONTHS = Organisme._meta.get_field("delai_purge_mois").default
+
+
+# --- Convention end -------------------------------------------------------------------------
+
+
+@dataclass
+class ConventionEndReport(JobReport):
+    conventions: int = 0  # ended conventions dealt with
+    structures_closed: int = 0  # structures left without any convention en cours or à venir
+    accounts_inactivated: int = 0
+    invitations_revoked: int = 0
+
+
+def conventions_to_end(today: datetime.date) -> QuerySet[Convention]:
+    """Ended conventions the job has not dealt with since they ended.
+
+    A convention dealt with and then extended (its end moved past the day it was dealt with) is
+    dealt with again when it ends again.
+    """
+    return Convention.objects.filter(date_fin__lt=today).filter(
+        Q(fin_traitee_le__isnull=True) | Q(fin_traitee_le__date__lte=F("date_fin"))
+    )
+
+
+def end_conventions(
+    *, today: datetime.date | None = None, dry_run: bool = False, batch_size: int = BATCH_SIZE
+) -> ConventionEndReport:
+    """Inactivate the accounts of structures whose last convention has ended (SPEC §6).
+
+    A structure that still has a convention en cours or à venir, with any organisme, keeps its
+    accounts: the ended organisme just stops being selectable.
+    """
+    today = today or timezone.localdate()
+
+    def job() -> ConventionEndReport:
+        report = ConventionEndReport(dry_run=dry_run)
+        last_pk = 0
+        while True:
+            with transaction.atomic():
+                batch = list(
+                    conventions_to_end(today)
+                    .filter(pk__gt=last_pk)
+                    .select_for_update(skip_locked=True, of=("self",))
+                    .select_related("organisme")
+                    .order_by("pk")[:batch_size]
+                )
+                if not batch:
+                    break
+                last_pk = batch[-1].pk
+                _end_batch(batch, today, report)
+            if len(batch) < batch_size:
+                break
+        return report
+
+    report = run_job(job, dry_run=dry_run)
+    logger.info("end_conventions: %s", report)
+    return report
+
+
+def _end_batch(batch: list[Convention], today: datetime.date, report: ConventionEndReport) -> None:
+    now = timezone.now()
+    structure_ids = sorted({convention.structure_id for convention in batch})
+    # The services that create, inactivate or reactivate accounts lock the structure first.
+    list(
+        StructurePartenaire.objects.select_for_update()
+        .filter(pk__in=structure_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    still_covered = set(
+        Convention.objects.filter(structure_id__in=structure_ids)
+        .en_cours_ou_a_venir(today)
+        .values_list("structure_id", flat=True)
+    )
+    closing = [pk for pk in structure_ids if pk not in still_covered]
+
+    ended_by_structure: dict[int, list[Convention]] = defaultdict(list)
+    for convention in batch:
+        ended_by_structure[convention.structure_id].append(convention)
+
+    accounts = list(
+        User.objects.partners()
+        .active()
+        .filter(structure_id__in=closing)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", "structure_id", "role")
+    )
+    account_ids = [pk for pk, _structure, _role in accounts]
+    inactivated = User.objects.filter(pk__in=account_ids).update(
+        is_active=False, inactivated_at=now
+    )
+    revoked = Invitation.objects.pending().filter(account_id__in=account_ids).update(revoked_at=now)
+    reasons = {pk: _end_reason(ended_by_structure[pk]) for pk in closing}
+    AccountEvent.objects.bulk_create(
+        AccountEvent(
+            account_id=pk,
+            kind=AccountEvent.Kind.INACTIVATED,
+            at=now,
+            by=None,
+            reason=reasons[structure_id],
+        )
+        for pk, structure_id, _role in accounts
+    )
+    counts = Counter((structure_id, role) for _pk, structure_id, role in accounts)
+    StructureEvent.objects.bulk_create(
+        StructureEvent(
+            structure_id=pk,
+            kind=StructureEvent.Kind.CONVENTION_ENDED,
+            at=now,
+            details={
+                "conventions": [
+                    {
+                        "id": convention.pk,
+                        "reference": convention.reference,
+                        "organisme": convention.organisme.nom,
+                        "date_fin": convention.date_fin.isoformat(),
+                    }
+                    for convention in ended_by_structure[pk]
+                ],
+                "gestionnaires_inactives": counts[pk, Role.GESTIONNAIRE],
+                "techniciens_inactives": counts[pk, Role.TECHNICIEN],
+            },
+        )
+        for pk in closing
+    )
+    Convention.objects.filter(pk__in=[convention.pk for convention in batch]).update(
+        fin_traitee_le=now
+    )
+    report.conventions += len(batch)
+    report.structures_closed += len(closing)
+    report.accounts_inactivated += inactivated
+    report.invitations_revoked += revoked
+    logger.info(
+        "end_conventions: conventions %s dealt with; structures %s closed, %s account(s) "
+        "inactivated",
+        [convention.pk for convention in batch],
+        closing,
+        inactivated,
+    )
+
+
+def _end_reason(conventions: list[Convention]) -> str:
+    return " ; ".join(
+        _("Fin de convention %(reference)s avec %(organisme)s")
+        % {"reference": convention.reference, "organisme": convention.organisme.nom}
+        for convention in sorted(conventions, key=lambda convention: convention.pk)
+    )
+
+
+# --- Purge of inactive accounts -------------------------------------------------------------
+
+
+@dataclass
+class PurgeReport(JobReport):
+    structures: int = 0
+    accounts_deleted: int = 0
+
+
+def purgeable_accounts(now: datetime.datetime) -> QuerySet[User]:
+    """Partner accounts inactive for longer than their structure's purge delay.
+
+    The delay is the shortest among the organismes the structure has or had conventions with,
+    computed in SQL for each structure; the cut-off date of each possible delay is computed here
+    (calendar months), one per distinct delay in use.
+    """
+    shortest_delay = (
+        Convention.objects.filter(structure_id=OuterRef("structure_id"))
+        .order_by()
+        .values("structure_id")
+        .annotate(delai=Min("organisme__delai_purge_mois"))
+        .values("delai")
+    )
+    delays = set(Organisme.objects.values_list("delai_purge_mois", flat=True).distinct())
+    delays.add(DEFAULT_PURGE_DELAY_MONTHS)
+    # In local time: "6 months ago" is the same hour on the wall clock, across a DST change.
+    local_now = timezone.localtime(now)
+    return (
+        User.objects.partners()
+        .filter(is_active=False, inactivated_at__isnull=False)
+        .alias(delai=Coalesce(Subquery(shortest_delay), Value(DEFAULT_PURGE_DELAY_MONTHS)))
+        .alias(
+            limite=Case(
+                *(
+                    When(delai=months, then=Value(months_before(local_now, months)))
+                    for months in sorted(delays)
+                ),
+                output_field=DateTimeField(),
+            )
+        )
+        .filter(inactivated_at__lt=F("limite"))
+    )
+
+
+def purge_inactive_accounts(*, dry_run: bool = False, batch_size: int = BATCH_SIZE) -> PurgeReport:
+    """Delete the accounts inactive for longer than the purge delay (SPEC §6).
+
+    Each structure's history records how many were deleted (no names, no e-mails). Their demandes
+    stay with the structure, without an author ("compte supprimé"); their own history goes.
+    """
+
+    def job() -> PurgeReport:
+        report = PurgeReport(dry_run=dry_run)
+        now = timezone.now()
+        last_structure = 0
+        while True:
+            # Whole structures at a time, so that each gets one line of history per run.
+            structure_ids = list(
+                purgeable_accounts(now)
+                .filter(structure_id__gt=last_structure)
+                .order_by("structure_id")
+                .values_list("structure_id", flat=True)
+                .distinct()[:batch_size]
+            )
+            if not structure_ids:
+                break
+            last_structure = structure_ids[-1]
+            with transaction.atomic():
+                _purge_batch(now, structure_ids, report)
+            if len(structure_ids) < batch_size:
+                break
+        return report
+
+    report = run_job(job, dry_run=dry_run)
+    logger.info("purge_inactive_accounts: %s", report)
+    return report
+
+
+def _purge_batch(now: datetime.datetime, structure_ids: list[int], report: PurgeReport) -> None:
+    # Checked again under lock: an account reactivated meanwhile is no longer purgeable.
+    accounts = list(
+        purgeable_accounts(now)
+        .filter(structure_id__in=structure_ids)
+        .select_for_update(skip_locked=True)
+        .order_by("pk")
+        .values_list("pk", "structure_id")
+    )
+    if not accounts:
+        return
+    counts = Counter(structure_id for _pk, structure_id in accounts)
+    StructureEvent.objects.bulk_create(
+        StructureEvent(
+            structure_id=structure_id,
+            kind=StructureEvent.Kind.ACCOUNTS_PURGED,
+            at=now,
+            details={"comptes_supprimes": count},
+        )
+        for structure_id, count in sorted(counts.items())
+    )
+    User.objects.filter(pk__in=[pk for pk, _structure in accounts]).delete()
+    report.structures += len(counts)
+    report.accounts_deleted += len(accounts)
+    logger.info(
+        "purge_inactive_accounts: %s account(s) deleted in structures %s",
+        len(accounts),
+        sorted(counts),
+    )
+
+
+# --- Password-expiry reminder ---------------------------------------------------------------
+
+
+@dataclass
+class PasswordReminderReport(JobReport):
+    reminders: int = 0
+
+
+def accounts_to_remind(now: datetime.datetime) -> QuerySet[User]:
+    """Active accounts whose password expires within the reminder's delay and has not had its
+    reminder; an expired password is not reminded (the change form is forced at log-in)."""
+    max_age = datetime.timedelta(days=settings.PASSWORD_MAX_AGE_DAYS)
+    notice = datetime.timedelta(days=settings.PASSWORD_EXPIRY_REMINDER_DAYS)
+    return (
+        User.objects.active()
+        # An unusable password: the invitation is still pending.
+        .exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
+        .exclude(password="")
+        .filter(
+            password_changed_at__gt=now - max_age,
+            password_changed_at__lte=now - max_age + notice,
+        )
+        .filter(
+            Q(rappel_expiration_envoye_pour__isnull=True)
+            | ~Q(rappel_expiration_envoye_pour=F("password_changed_at"))
+        )
+    )
+
+
+def remind_password_expiry(
+    *, dry_run: bool = False, batch_size: int = BATCH_SIZE
+) -> PasswordReminderReport:
+    """E-mail each person whose password expires soon, once per password (SPEC §6)."""
+
+    def job() -> PasswordReminderReport:
+        report = PasswordReminderReport(dry_run=dry_run)
+        now = timezone.now()
+        last_pk = 0
+        while True:
+            with transaction.atomic():
+                accounts = list(
+                    accounts_to_remind(now)
+                    .filter(pk__gt=last_pk)
+                    .select_for_update(skip_locked=True)
+                    .order_by("pk")[:batch_size]
+                )
+                if not accounts:
+                    break
+                last_pk = accounts[-1].pk
+                _remind_batch(accounts)
+                report.reminders += len(accounts)
+            if len(accounts) < batch_size:
+                break
+        return report
+
+    report = run_job(job, dry_run=dry_run)
+    logger.info("remind_password_expiry: %s", report)
+    return report
+
+
+def _remind_batch(accounts: list[User]) -> None:
+    max_age = datetime.timedelta(days=settings.PASSWORD_MAX_AGE_DAYS)
+    link = settings.SITE_URL + reverse("accounts:password_change")
+    schedule_emails(
+        EmailToSend(
+            template="accounts/password_expiry",
+            recipient=account.email,
+            account=account,
+            context={
+                "prenom_nom": account.get_full_name(),
+                "identifiant": account.identifiant,
+                "expiry_date": date_format(
+                    timezone.localtime(account.password_changed_at + max_age), "j F Y"
+                ),
+                "link": link,
+            },
+        )
+        for account in accounts
+    )
+    # Under the rows' lock: a password changed meanwhile waits, and gets its own reminder.
+    User.objects.filter(pk__in=[account.pk for account in accounts]).update(
+        rappel_expiration_envoye_pour=F("password_changed_at")
+    )
+    logger.info(
+        "remind_password_expiry: reminders for accounts %s", [account.pk for account in accounts]
+    )

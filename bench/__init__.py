@@ -1,0 +1,1 @@
+"""Benchmarks run by hand against a throw-away database (docs/performance.md)."""

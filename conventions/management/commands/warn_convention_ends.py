@@ -1,0 +1,7 @@
+from conventions.jobs import warn_convention_ends
+from espace_partenaires.jobs import JobCommand
+
+
+class Command(JobCommand):
+    help = "Prévient les gestionnaires et le référent 30 jours avant la fin d'une convention."
+    job = staticmethod(warn_convention_ends)

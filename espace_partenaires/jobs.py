@@ -1,0 +1,63 @@
+"""What the scheduled jobs share: their dry run and the shape of their reports."""
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+
+@dataclass
+class JobReport:
+    """Counts only: a report is logged and returned by the Celery task, never personal data."""
+
+    dry_run: bool
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name}={value}" for name, value in self.as_dict().items())
+
+
+class _DryRunRollback(Exception):
+    pass
+
+
+def run_job[R: JobReport](job: Callable[[], R], *, dry_run: bool) -> R:
+    """Run `job`; in a dry run, inside a transaction that is rolled back.
+
+    The dry run does exactly what the real run would, so its report is the real one; the rollback
+    undoes the writes and drops the e-mails (they are sent only after a commit).
+    """
+    if not dry_run:
+        return job()
+    report = None
+    try:
+        with transaction.atomic():
+            report = job()
+            raise _DryRunRollback
+    except _DryRunRollback:
+        pass
+    return report
+
+
+class JobCommand(BaseCommand):
+    """A management command that runs one job; --dry-run shows what it would do."""
+
+    job: Callable[..., JobReport]
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Afficher ce que la tâche ferait, sans rien modifier ni envoyer.",
+        )
+
+    def handle(self, *args, dry_run: bool = False, **options):
+        report = type(self).job(dry_run=dry_run)
+        if dry_run:
+            self.stdout.write("Simulation (--dry-run) : rien n'a été modifié ni envoyé.")
+        for name, value in report.as_dict().items():
+            if name != "dry_run":
+                self.stdout.write(f"{name} : {value}")

@@ -1,0 +1,49 @@
+import datetime
+import zoneinfo
+
+import pytest
+
+from accounts.models import AccountEvent, Invitation, User
+from conventions.models import Convention
+from notifications.models import SentEmail
+from organismes.models import StructureEvent
+
+PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+
+
+def paris(*args) -> datetime.datetime:
+    return datetime.datetime(*args, tzinfo=PARIS)
+
+
+def snapshot() -> dict:
+    """Everything the jobs may change, to compare two moments."""
+    return {
+        "accounts": list(
+            User.objects.order_by("pk").values_list(
+                "pk", "is_active", "inactivated_at", "rappel_expiration_envoye_pour"
+            )
+        ),
+        "invitations": list(Invitation.objects.order_by("pk").values_list("pk", "revoked_at")),
+        "account_events": list(AccountEvent.objects.order_by("pk").values_list("pk", "kind")),
+        "structure_events": list(
+            StructureEvent.objects.order_by("pk").values_list("pk", "kind", "details")
+        ),
+        "conventions": list(
+            Convention.objects.order_by("pk").values_list(
+                "pk", "fin_traitee_le", "alerte_fin_envoyee_pour"
+            )
+        ),
+        "sent_emails": list(SentEmail.objects.order_by("pk").values_list("pk", "template")),
+    }
+
+
+@pytest.fixture
+def now(time_machine):
+    """Travel to a fixed moment (the clock stands still); returns a function to travel on."""
+
+    def travel(*args) -> datetime.datetime:
+        moment = paris(*args)
+        time_machine.move_to(moment, tick=False)
+        return moment
+
+    return travel

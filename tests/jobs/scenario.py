@@ -1,0 +1,44 @@
+"""A day on which every job has something to do, for the tests common to all jobs."""
+
+import datetime
+
+from notifications.models import SentEmail
+from tests.factories import (
+    ConventionFactory,
+    GestionnaireFactory,
+    OrganismeFactory,
+    StructureFactory,
+    TechnicienFactory,
+)
+
+from .conftest import paris
+
+# The moment of the scenario: the jobs run on 10 May 2026 at 02:00 (Paris).
+MOMENT = (2026, 5, 10, 2, 0)
+
+
+def build(now) -> dict:
+    now(2024, 1, 5, 9, 0)
+    SentEmail.objects.create(template="accounts/invitation", recipient="ancien@ccas.fr")
+    now(*MOMENT)
+    organisme = OrganismeFactory(nom="CPAM DE L'OISE", delai_purge_mois=6)
+    # Its only convention ended yesterday: its two accounts are inactivated.
+    ended = ConventionFactory(
+        organisme=organisme,
+        date_debut=datetime.date(2025, 1, 1),
+        date_fin=datetime.date(2026, 5, 9),
+    )
+    GestionnaireFactory(structure=ended.structure)
+    TechnicienFactory(structure=ended.structure)
+    # Ends within 30 days: its gestionnaire, whose password expires soon too, is warned.
+    ending = ConventionFactory(
+        organisme=organisme,
+        date_debut=datetime.date(2025, 6, 1),
+        date_fin=datetime.date(2026, 6, 1),
+    )
+    GestionnaireFactory(structure=ending.structure, password_changed_at=paris(2025, 5, 20, 10, 0))
+    # Inactive for more than 6 months: purged.
+    purged = TechnicienFactory(
+        structure=StructureFactory(), is_active=False, inactivated_at=paris(2025, 10, 1, 9)
+    )
+    return {"ended": ended, "ending": ending, "purged": purged}

@@ -1,0 +1,208 @@
+"""Each job makes as many queries for 30 accounts as for 3; it works in batches."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.jobs import end_conventions, purge_inactive_accounts, remind_password_expiry
+from accounts.models import User
+from conventions.jobs import warn_convention_ends
+from conventions.models import Convention
+from notifications.jobs import purge_sent_email_log
+from notifications.models import SentEmail
+from tests.factories import (
+    ConventionFactory,
+    GestionnaireFactory,
+    OrganismeFactory,
+    StructureFactory,
+    TechnicienFactory,
+)
+
+from .conftest import paris
+
+pytestmark = pytest.mark.django_db
+
+
+def queries(job) -> tuple[int, object]:
+    with CaptureQueriesContext(connection) as context:
+        report = job()
+    return len(context.captured_queries), report
+
+
+@pytest.fixture
+def organisme():
+    return OrganismeFactory()
+
+
+def ended(organisme, accounts: int) -> Convention:
+    convention = ConventionFactory(
+        organisme=organisme,
+        date_debut=datetime.date(2025, 1, 1),
+        date_fin=datetime.date(2026, 5, 9),
+    )
+    GestionnaireFactory(structure=convention.structure)
+    TechnicienFactory.create_batch(accounts - 1, structure=convention.structure)
+    return convention
+
+
+def ending(organisme, gestionnaires: int) -> Convention:
+    convention = ConventionFactory(
+        organisme=organisme,
+        date_debut=datetime.date(2025, 1, 1),
+        date_fin=datetime.date(2026, 6, 1),
+    )
+    GestionnaireFactory.create_batch(gestionnaires, structure=convention.structure)
+    return convention
+
+
+def inactive_accounts(structure, count: int) -> list[User]:
+    return TechnicienFactory.create_batch(
+        count, structure=structure, is_active=False, inactivated_at=paris(2025, 1, 1, 9)
+    )
+
+
+def test_convention_end_with_3_or_30_accounts(now, organisme):
+    now(2026, 5, 10, 1, 0)
+    ended(organisme, 3)
+    few, report_few = queries(end_conventions)
+    ended(organisme, 30)
+    many, report_many = queries(end_conventions)
+
+    assert (report_few.accounts_inactivated, report_many.accounts_inactivated) == (3, 30)
+    assert few == many
+
+
+def test_convention_end_with_3_or_30_conventions(now, organisme):
+    now(2026, 5, 10, 1, 0)
+    for _ in range(3):
+        ended(organisme, 2)
+    few, report_few = queries(end_conventions)
+    for _ in range(30):
+        ended(organisme, 2)
+    many, report_many = queries(end_conventions)
+
+    assert (report_few.structures_closed, report_many.structures_closed) == (3, 30)
+    assert few == many
+
+
+def test_convention_end_in_several_batches(now, organisme):
+    now(2026, 5, 10, 1, 0)
+    for _ in range(7):
+        ended(organisme, 2)
+
+    report = end_conventions(batch_size=3)
+
+    assert (report.conventions, report.accounts_inactivated) == (7, 14)
+    assert not User.objects.filter(is_active=True).exists()
+    assert not Convention.objects.filter(fin_traitee_le__isnull=True).exists()
+
+
+def test_warning_with_3_or_30_conventions(now, organisme):
+    now(2026, 5, 10, 7, 0)
+    for _ in range(3):
+        ending(organisme, 1)
+    few, report_few = queries(warn_convention_ends)
+    for _ in range(30):
+        ending(organisme, 1)
+    many, report_many = queries(warn_convention_ends)
+
+    assert (report_few.conventions, report_many.conventions) == (3, 30)
+    assert few == many
+
+
+def test_warning_with_3_or_30_gestionnaires(now, organisme):
+    now(2026, 5, 10, 7, 0)
+    ending(organisme, 3)
+    few, report_few = queries(warn_convention_ends)
+    ending(organisme, 30)
+    many, report_many = queries(warn_convention_ends)
+
+    assert (report_few.emails_gestionnaires, report_many.emails_gestionnaires) == (3, 30)
+    assert few == many
+
+
+def test_warning_in_several_batches(now, organisme):
+    now(2026, 5, 10, 7, 0)
+    for _ in range(7):
+        ending(organisme, 1)
+
+    assert warn_convention_ends(batch_size=3).conventions == 7
+    assert not Convention.objects.filter(alerte_fin_envoyee_pour__isnull=True).exists()
+
+
+def test_purge_with_3_or_30_accounts(now):
+    now(2026, 5, 10, 2, 0)
+    inactive_accounts(StructureFactory(), 3)
+    few, report_few = queries(purge_inactive_accounts)
+    inactive_accounts(StructureFactory(), 30)
+    many, report_many = queries(purge_inactive_accounts)
+
+    assert (report_few.accounts_deleted, report_many.accounts_deleted) == (3, 30)
+    assert few == many
+
+
+def test_purge_with_3_or_30_structures(now):
+    now(2026, 5, 10, 2, 0)
+    for _ in range(3):
+        inactive_accounts(StructureFactory(), 1)
+    few, report_few = queries(purge_inactive_accounts)
+    for _ in range(30):
+        inactive_accounts(StructureFactory(), 1)
+    many, report_many = queries(purge_inactive_accounts)
+
+    assert (report_few.structures, report_many.structures) == (3, 30)
+    assert few == many
+
+
+def test_purge_in_several_batches(now):
+    now(2026, 5, 10, 2, 0)
+    for _ in range(7):
+        inactive_accounts(StructureFactory(), 2)
+
+    report = purge_inactive_accounts(batch_size=3)
+
+    assert (report.structures, report.accounts_deleted) == (7, 14)
+    assert not User.objects.exists()
+
+
+def test_password_reminder_with_3_or_30_accounts(now, settings):
+    settings.PASSWORD_MAX_AGE_DAYS = 365
+    settings.PASSWORD_EXPIRY_REMINDER_DAYS = 15
+    now(2026, 5, 10, 7, 30)
+    TechnicienFactory.create_batch(3, password_changed_at=paris(2025, 5, 20, 10))
+    few, report_few = queries(remind_password_expiry)
+    TechnicienFactory.create_batch(30, password_changed_at=paris(2025, 5, 21, 10))
+    many, report_many = queries(remind_password_expiry)
+
+    assert (report_few.reminders, report_many.reminders) == (3, 30)
+    assert few == many
+    assert remind_password_expiry(batch_size=4).reminders == 0
+
+
+def test_password_reminder_in_several_batches(now, settings):
+    settings.PASSWORD_MAX_AGE_DAYS = 365
+    settings.PASSWORD_EXPIRY_REMINDER_DAYS = 15
+    now(2026, 5, 10, 7, 30)
+    TechnicienFactory.create_batch(7, password_changed_at=paris(2025, 5, 20, 10))
+
+    assert remind_password_expiry(batch_size=3).reminders == 7
+    assert SentEmail.objects.filter(template="accounts/password_expiry").count() == 7
+
+
+def test_email_log_purge_with_3_or_30_records(now, settings):
+    settings.EMAIL_LOG_RETENTION_MONTHS = 12
+    now(2024, 1, 5, 9, 0)
+    for _ in range(3):
+        SentEmail.objects.create(template="accounts/invitation", recipient="a@b.fr")
+    now(2026, 5, 10, 3, 30)
+    few, report_few = queries(purge_sent_email_log)
+    now(2024, 1, 5, 9, 0)
+    for _ in range(30):
+        SentEmail.objects.create(template="accounts/invitation", recipient="a@b.fr")
+    now(2026, 5, 10, 3, 30)
+    many, report_many = queries(purge_sent_email_log)
+
+    assert (report_few.deleted, report_many.deleted) == (3, 30)
+    assert few == many
