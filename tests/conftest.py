@@ -42,6 +42,19 @@ def attachments_dir(settings, tmp_path):
 
 
 @pytest.fixture
+def real_worker():
+    """A Celery worker in a thread, on the session's broker (Redis in CI, in-memory otherwise)."""
+    from celery.contrib.testing.worker import start_worker
+
+    celery_app.conf.task_always_eager = False
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            yield
+    finally:
+        celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture
 def on_commit(django_capture_on_commit_callbacks):
     """Run the callbacks registered with transaction.on_commit, as a real commit would."""
     return lambda: django_capture_on_commit_callbacks(execute=True)

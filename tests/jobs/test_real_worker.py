@@ -5,10 +5,8 @@ names the beat schedule sends, cross a broker and do their work in a worker's ow
 """
 
 import datetime
-import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from accounts import tasks as accounts_tasks
@@ -25,26 +23,7 @@ from tests.factories import (
     StructureFactory,
     TechnicienFactory,
 )
-
-
-@pytest.fixture
-def real_worker():
-    # The broker is the session's (tests/conftest.py): Redis in CI, in-memory otherwise.
-    app.conf.task_always_eager = False
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield
-    finally:
-        app.conf.task_always_eager = True
-
-
-def wait_for(condition, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
+from tests.helpers import wait_for
 
 
 @pytest.mark.django_db(transaction=True)

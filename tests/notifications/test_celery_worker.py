@@ -4,10 +4,7 @@ Everywhere else the tests run tasks eagerly; this one proves that the message re
 broker after the commit and that a worker thread sends the e-mail and records it.
 """
 
-import time
-
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 
 from accounts import services
@@ -15,26 +12,7 @@ from accounts.models import Role
 from espace_partenaires.celery import app
 from notifications.models import SentEmail
 from tests.factories import ConventionFactory, GestionnaireFactory
-
-
-@pytest.fixture
-def real_worker():
-    # The broker is the session's (tests/conftest.py): Redis in CI, in-memory otherwise.
-    app.conf.task_always_eager = False
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield
-    finally:
-        app.conf.task_always_eager = True
-
-
-def wait_for(condition, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
+from tests.helpers import wait_for
 
 
 @pytest.mark.django_db(transaction=True)
