@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from conventions.models import Convention
 from espace_partenaires.jobs import JobReport, run_job
 from espace_partenaires.months import months_before
-from notifications.jobs import EmailToSend, schedule_emails
+from notifications.services import EmailToSend, schedule_emails
 from organismes.models import Organisme, StructureEvent, StructurePartenaire
 
 from .models import AccountEvent, Invitation, Role, User
@@ -320,6 +320,7 @@ def accounts_to_remind(now: datetime.datetime) -> QuerySet[User]:
     notice = datetime.timedelta(days=settings.PASSWORD_EXPIRY_REMINDER_DAYS)
     return (
         User.objects.active()
+        .reachable()
         # An unusable password: the invitation is still pending.
         .exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX)
         .exclude(password="")

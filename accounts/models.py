@@ -33,6 +33,10 @@ class UserQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
 
+    def reachable(self):
+        """Accounts whose e-mail address the provider has not reported as bounced."""
+        return self.filter(email_invalide_le__isnull=True)
+
     def partners(self):
         return self.filter(role__in=PARTNER_ROLES)
 
@@ -338,14 +342,18 @@ class Invitation(models.Model):
 
 
 def change_lines(changes: dict[str, list]) -> list[tuple[str, str, str]]:
-    """{"civilite": ["MME", "M"]} → [("civilité", "Madame", "Monsieur")], for people to read."""
+    """{"civilite": ["MME", "M"]} → [("civilité", "« Madame »", "« Monsieur »")], to be read."""
+
+    def quoted(value) -> str:
+        return f"« {value} »" if value not in ("", None) else "« »"
+
     lines = []
     for name, (before, after) in changes.items():
         field = User._meta.get_field(name)
         if field.choices:
             labels = dict(field.flatchoices)
             before, after = labels.get(before, before), labels.get(after, after)
-        lines.append((str(field.verbose_name), before, after))
+        lines.append((str(field.verbose_name), quoted(before), quoted(after)))
     return lines
 
 

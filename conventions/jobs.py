@@ -14,7 +14,7 @@ from django.utils.formats import date_format
 
 from accounts.models import User
 from espace_partenaires.jobs import JobReport, run_job
-from notifications.jobs import EmailToSend, schedule_emails
+from notifications.services import EmailToSend, schedule_emails
 
 from .models import Convention
 
@@ -88,6 +88,7 @@ def _warn_batch(batch: list[Convention], report: ConventionWarningReport) -> Non
     for account in (
         User.objects.gestionnaires()
         .active()
+        .reachable()
         .filter(structure_id__in={convention.structure_id for convention in batch})
         .order_by("pk")
     ):

@@ -1,13 +1,9 @@
-"""Scheduled jobs on e-mails: the retention purge of the log, and the batch form of
-`services.schedule_email` that the other jobs use."""
+"""Scheduled job on e-mails: the retention purge of the log."""
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from espace_partenaires.jobs import JobReport, run_job
@@ -18,30 +14,6 @@ from .models import SentEmail
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
-
-
-@dataclass
-class EmailToSend:
-    template: str
-    recipient: str
-    context: dict[str, Any] = field(default_factory=dict)  # travels through the broker: no secret
-    account: Any = None
-
-
-def schedule_emails(emails: Iterable[EmailToSend]) -> list[SentEmail]:
-    """Record several e-mails in one query and send each after commit, as schedule_email does."""
-    from .tasks import send_email
-
-    emails = list(emails)
-    records = SentEmail.objects.bulk_create(
-        SentEmail(template=email.template, recipient=email.recipient, account=email.account)
-        for email in emails
-    )
-    for sent, email in zip(records, emails, strict=True):
-        transaction.on_commit(
-            lambda sent_id=sent.pk, context=email.context: send_email.delay(sent_id, context)
-        )
-    return records
 
 
 @dataclass

@@ -4,6 +4,8 @@ If the transaction rolls back, neither the record nor the e-mail exists.
 """
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
@@ -28,17 +30,35 @@ def record_email(*, template: str, recipient: str, account=None) -> SentEmail:
     return SentEmail.objects.create(template=template, recipient=recipient, account=account)
 
 
+@dataclass
+class EmailToSend:
+    template: str
+    recipient: str
+    context: dict[str, Any] = field(default_factory=dict)  # travels through the broker: no secret
+    account: Any = None
+
+
+def schedule_emails(emails: Iterable[EmailToSend]) -> list[SentEmail]:
+    """Record e-mails (one query, however many) and send each through Celery after commit."""
+    from .tasks import send_email
+
+    emails = list(emails)
+    records = SentEmail.objects.bulk_create(
+        SentEmail(template=email.template, recipient=email.recipient, account=email.account)
+        for email in emails
+    )
+    for sent, email in zip(records, emails, strict=True):
+        transaction.on_commit(
+            lambda sent_id=sent.pk, context=email.context: send_email.delay(sent_id, context)
+        )
+    return records
+
+
 def schedule_email(
     *, template: str, recipient: str, context: dict[str, Any], account=None
 ) -> SentEmail:
-    """Record an e-mail and send it after commit.
-
-    `context` travels through the broker: it must hold no secret.
-    """
-    from .tasks import send_email
-
-    sent = record_email(template=template, recipient=recipient, account=account)
-    transaction.on_commit(lambda: send_email.delay(sent.pk, context))
+    """Record one e-mail and send it after commit; `context` must hold no secret."""
+    [sent] = schedule_emails([EmailToSend(template, recipient, context, account)])
     return sent
 
 

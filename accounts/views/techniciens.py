@@ -103,7 +103,7 @@ def technicien_create(request: HttpRequest) -> HttpResponse:
 def describe_changes(changes: dict[str, list]) -> str:
     """'nom usuel : « » → « MARTIN » ; téléphone : « 07… » → « 06… »'"""
     return " ; ".join(
-        f"{label} : « {before} » → « {after} »" for label, before, after in change_lines(changes)
+        f"{label} : {before} → {after}" for label, before, after in change_lines(changes)
     )
 
 

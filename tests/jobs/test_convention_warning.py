@@ -49,9 +49,16 @@ def gestionnaires(convention):
 
 @pytest.fixture
 def others(convention):
-    """Who must not be warned: a technicien, an inactive gestionnaire, another structure."""
+    """Who must not be warned: a technicien, an inactive gestionnaire, another structure, a
+    gestionnaire whose address bounced."""
     return [
         TechnicienFactory(structure=convention.structure, email="tech@ccas.fr"),
+        GestionnaireFactory(
+            structure=convention.structure,
+            email="rebond@ccas.fr",
+            email_invalide_le=paris(2026, 4, 1, 9),
+            email_invalide_motif="bounced",
+        ),
         GestionnaireFactory(
             structure=convention.structure,
             email="ancien@ccas.fr",

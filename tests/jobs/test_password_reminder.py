@@ -112,3 +112,12 @@ def test_who_is_not_reminded(now, on_commit):
     assert sorted(message.to[0] for message in mail.outbox) == sorted(
         account.email for account in reminded
     )
+
+
+def test_an_address_reported_as_bounced_gets_no_reminder(now, technicien, on_commit):
+    technicien.email_invalide_le = paris(2026, 4, 1, 9, 0)
+    technicien.save(update_fields=["email_invalide_le"])
+    now(2026, 5, 5, 10, 0)
+    with on_commit():
+        assert remind_password_expiry().reminders == 0
+    assert mail.outbox == []
