@@ -3,7 +3,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from organismes.models import Organisme
-from organismes.scoping import OrganismeScopedAdminMixin, structures_in_scope
+from organismes.scoping import (
+    OrganismeScopedAdminMixin,
+    conventions_in_scope,
+    structures_in_scope,
+)
 
 from .forms import ConventionAdminForm
 from .models import Convention, Offre, default_quotas
@@ -71,10 +75,7 @@ class ConventionAdmin(ConventionFieldsMixin, OrganismeScopedAdminMixin, admin.Mo
     )
 
     def scope(self, request, queryset):
-        user = request.user
-        if user.is_superuser:
-            return queryset
-        return queryset.filter(organisme_id=user.organisme_id)
+        return queryset & conventions_in_scope(request.user)
 
     @admin.display(description=_("état"))
     def etat_display(self, convention: Convention) -> str:

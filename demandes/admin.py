@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from conventions.models import Convention
-from organismes.scoping import OrganismeScopedAdminMixin
+from organismes.scoping import OrganismeScopedAdminMixin, conventions_in_scope
 
 from . import indicators, services
 from .attachments import AttachmentsField
@@ -36,14 +36,6 @@ from .validators import validate_no_nir
 NOT_HABILITEE = _lazy("La convention n'est pas habilitée à recevoir des documents.")
 # The longest period of the indicators: a yearly review, or a whole convention of a few years.
 INDICATEURS_MAX_MONTHS = 36
-
-
-def conventions_in_scope(user) -> QuerySet:
-    if user.is_superuser:
-        return Convention.objects.all()
-    if user.is_agent and user.is_active:
-        return Convention.objects.filter(organisme_id=user.organisme_id)
-    return Convention.objects.none()
 
 
 def piece_links(pieces) -> str:

@@ -18,6 +18,16 @@ def structures_in_scope(user) -> QuerySet:
     return StructurePartenaire.objects.none()
 
 
+def conventions_in_scope(user) -> QuerySet:
+    from conventions.models import Convention
+
+    if user.is_superuser:
+        return Convention.objects.all()
+    if user.is_agent and user.is_active:
+        return Convention.objects.filter(organisme_id=user.organisme_id)
+    return Convention.objects.none()
+
+
 class OrganismeScopedAdminMixin:
     """Admin mixin: `scope(request, queryset)` narrows every list, choice and object URL."""
 
