@@ -33,7 +33,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from conventions.models import Convention
-from espace_partenaires.jobs import JobReport, run_job
+from espace_partenaires.jobs import JobReport, for_each_locked_batch, run_job
 from espace_partenaires.months import months_before
 from notifications.services import EmailToSend, schedule_emails
 from organismes.models import Organisme, StructureEvent, StructurePartenaire
@@ -82,22 +82,11 @@ def end_conventions(
 
     def job() -> ConventionEndReport:
         report = ConventionEndReport(dry_run=dry_run)
-        last_pk = 0
-        while True:
-            with transaction.atomic():
-                batch = list(
-                    conventions_to_end(today)
-                    .filter(pk__gt=last_pk)
-                    .select_for_update(skip_locked=True, of=("self",))
-                    .select_related("organisme")
-                    .order_by("pk")[:batch_size]
-                )
-                if not batch:
-                    break
-                last_pk = batch[-1].pk
-                _end_batch(batch, today, report)
-            if len(batch) < batch_size:
-                break
+        for_each_locked_batch(
+            conventions_to_end(today).select_related("organisme"),
+            lambda batch: _end_batch(batch, today, report),
+            batch_size,
+        )
         return report
 
     report = run_job(job, dry_run=dry_run)
@@ -343,22 +332,12 @@ def remind_password_expiry(
     def job() -> PasswordReminderReport:
         report = PasswordReminderReport(dry_run=dry_run)
         now = timezone.now()
-        last_pk = 0
-        while True:
-            with transaction.atomic():
-                accounts = list(
-                    accounts_to_remind(now)
-                    .filter(pk__gt=last_pk)
-                    .select_for_update(skip_locked=True)
-                    .order_by("pk")[:batch_size]
-                )
-                if not accounts:
-                    break
-                last_pk = accounts[-1].pk
-                _remind_batch(accounts)
-                report.reminders += len(accounts)
-            if len(accounts) < batch_size:
-                break
+
+        def remind(accounts: list[User]) -> None:
+            _remind_batch(accounts)
+            report.reminders += len(accounts)
+
+        for_each_locked_batch(accounts_to_remind(now), remind, batch_size)
         return report
 
     report = run_job(job, dry_run=dry_run)

@@ -6,14 +6,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import User
-from espace_partenaires.jobs import JobReport, run_job
+from espace_partenaires.jobs import JobReport, for_each_locked_batch, run_job
 from notifications.services import EmailToSend, schedule_emails
 
 from .models import Convention
@@ -60,22 +59,11 @@ def warn_convention_ends(
 
     def job() -> ConventionWarningReport:
         report = ConventionWarningReport(dry_run=dry_run)
-        last_pk = 0
-        while True:
-            with transaction.atomic():
-                batch = list(
-                    conventions_to_warn(today)
-                    .filter(pk__gt=last_pk)
-                    .select_for_update(skip_locked=True, of=("self",))
-                    .select_related("organisme", "structure")
-                    .order_by("pk")[:batch_size]
-                )
-                if not batch:
-                    break
-                last_pk = batch[-1].pk
-                _warn_batch(batch, report)
-            if len(batch) < batch_size:
-                break
+        for_each_locked_batch(
+            conventions_to_warn(today).select_related("organisme", "structure"),
+            lambda batch: _warn_batch(batch, report),
+            batch_size,
+        )
         return report
 
     report = run_job(job, dry_run=dry_run)

@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import QuerySet
 
 
 @dataclass
@@ -40,6 +41,26 @@ def run_job[R: JobReport](job: Callable[[], R], *, dry_run: bool) -> R:
     except _DryRunRollback:
         pass
     return report
+
+
+def for_each_locked_batch(queryset: QuerySet, process: Callable[[list], None], size: int) -> None:
+    """Take the rows of `queryset` by primary key, `size` at a time, each batch locked with
+    SKIP LOCKED in its own transaction, and hand it to `process` (which must make the rows leave
+    the queryset, or the next run would take them again). Two runs at once share the rows."""
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                queryset.filter(pk__gt=last_pk)
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("pk")[:size]
+            )
+            if not batch:
+                return
+            last_pk = batch[-1].pk
+            process(batch)
+        if len(batch) < size:
+            return
 
 
 class JobCommand(BaseCommand):
