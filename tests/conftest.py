@@ -10,6 +10,7 @@ from clamav_client.clamd import ClamdError, ClamdNetworkSocket, ClamdUnixSocket
 from django.conf import settings
 
 from espace_partenaires.celery import app as celery_app
+from tests.browser import CHROMIUM, chromium_present
 
 
 def pytest_configure(config):
@@ -67,6 +68,7 @@ def pytest_report_header(config):
     return [
         f"database: {connection.vendor}; celery broker for the real-worker test: {broker}",
         clamd_header(),
+        browser_header(),
     ]
 
 
@@ -75,6 +77,12 @@ def pytest_report_header(config):
 # the session starts a private one on the EICAR-only database of tests/clamd/. Without either,
 # those tests are deselected and the header says so: they are never skipped silently.
 CLAMD_FILES = Path(__file__).parent / "clamd"
+# --- Chromium: tests marked `browser` (tests/browser/) drive Debian's Chromium with Playwright;
+# CI installs it (.ci/run). Without it they are deselected and the header says so.
+CHROMIUM_ABSENT = (
+    f"Chromium absent ({CHROMIUM}) : les tests navigateur ne tournent pas "
+    "(apt-get install chromium, comme le fait .ci/run)"
+)
 CLAMD_ABSENT = "clamd absent : les tests antivirus (EICAR) ne tournent qu'avec ClamAV (CI)"
 
 
@@ -94,12 +102,21 @@ def clamd_source() -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
-    if clamd_source() is not None:
-        return
-    deselected = [item for item in items if item.get_closest_marker("clamd")]
+    absent = set()
+    if clamd_source() is None:
+        absent.add("clamd")
+    if not chromium_present():
+        absent.add("browser")
+    deselected = [item for item in items if absent & {mark.name for mark in item.iter_markers()}]
     if deselected:
-        items[:] = [item for item in items if not item.get_closest_marker("clamd")]
+        items[:] = [item for item in items if item not in deselected]
         config.hook.pytest_deselected(items=deselected)
+
+
+def browser_header() -> str:
+    if chromium_present():
+        return f"browser tests: Chromium {CHROMIUM}"
+    return CHROMIUM_ABSENT
 
 
 def clamd_header() -> str:

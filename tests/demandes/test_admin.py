@@ -29,19 +29,11 @@ from tests.factories import (
     SuperuserFactory,
     TechnicienFactory,
 )
+from tests.helpers import PDF
 
 pytestmark = pytest.mark.django_db
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
-# A real, if minimal, one-page PDF.
-PDF = (
-    b"%PDF-1.4\n"
-    b"1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
-    b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
-    b"3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >> endobj\n"
-    b"trailer << /Root 1 0 R >>\n"
-    b"%%EOF\n"
-)
 NOT_HABILITEE = "La convention n'est pas habilitée à recevoir des documents."
 
 

@@ -31,6 +31,7 @@ from tests.factories import (
     OrganismeFactory,
     TechnicienFactory,
 )
+from tests.helpers import PDF
 
 pytestmark = pytest.mark.django_db
 
@@ -48,16 +49,6 @@ LOUISE = {
     "consentement": "on",
 }
 
-# A PDF that readers open: header, catalogue, one empty page, cross-reference table, trailer.
-PDF = (
-    b"%PDF-1.4\n"
-    b"1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
-    b"2 0 obj <</Type /Pages /Kids [3 0 R] /Count 1>> endobj\n"
-    b"3 0 obj <</Type /Page /Parent 2 0 R /MediaBox [0 0 200 200]>> endobj\n"
-    b"xref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n"
-    b"0000000056 00000 n \n0000000111 00000 n \n"
-    b"trailer <</Size 4 /Root 1 0 R>>\nstartxref\n182\n%%EOF\n"
-)
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 120
 
 

@@ -1,0 +1,259 @@
+"""Every portal page and state, walked as a person reaches them (issue 7). Each walk calls
+`visit(page, state)` on every page and state it reaches: the accessibility test runs axe-core
+there, the small-screen test measures the page's width. docs/accessibility.md lists them."""
+
+import datetime
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core import mail
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from accounts import services
+from accounts.models import Invitation, Role
+from conventions.models import Offre
+from demandes import services as demandes_services
+from demandes.models import Statut
+from tests.browser import scenario
+from tests.browser.conftest import heading, log_in, menu
+from tests.factories import (
+    TEST_PASSWORD,
+    ConventionFactory,
+    GestionnaireFactory,
+    OrganismeFactory,
+    StructureFactory,
+    TechnicienFactory,
+)
+
+Visit = Callable[[Page, str], None]
+
+
+@dataclass
+class Data:
+    people: scenario.Scenario
+    demande_complement: str
+    demande_cloturee: str
+
+
+def build() -> Data:
+    people = scenario.build()
+    maryse = TechnicienFactory(
+        structure=people.structure,
+        identifiant="m.pichon",
+        nom_patronymique="PICHON",
+        prenom="Maryse",
+        email="m.pichon@restosducoeur.example",
+    )
+    offre = Offre.objects.get(code="rendez-vous")
+
+    def demande(nom: str):
+        return demandes_services.create_demande(
+            by=maryse,
+            convention=people.convention,
+            offre=offre,
+            data={
+                "motif": "c2s",
+                "civilite": "MME",
+                "nom": nom,
+                "prenom": "Jeanne",
+                "date_naissance": datetime.date(1950, 3, 12),
+                "departement": "33",
+                "commentaire": "Madame souhaite un rendez-vous.",
+                "consentement": True,
+                "urgent": True,
+                "categorie_urgence": "ij-non-payees",
+            },
+        )
+
+    complement = demande("MARTIN")
+    demandes_services.prendre_en_charge(by=people.agent, demande=complement)
+    demandes_services.demander_complement(
+        by=people.agent, demande=complement, message="Merci de joindre l'attestation."
+    )
+    cloturee = demande("DURAND")
+    demandes_services.prendre_en_charge(by=people.agent, demande=cloturee)
+    demandes_services.cloturer(
+        by=people.agent, demande=cloturee, reponse="Rendez-vous fixé le 3 décembre.", uploads=[]
+    )
+    # A structure with no technicien yet (empty list), one whose only convention has ended.
+    empty = ConventionFactory(organisme=people.gironde, structure=StructureFactory()).structure
+    GestionnaireFactory(structure=empty, identifiant="j.durand", email="j.durand@ccas.example")
+    ended = ConventionFactory(
+        organisme=OrganismeFactory(nom="CPAM OPALE"),
+        date_debut=timezone.localdate() - datetime.timedelta(days=400),
+        date_fin=timezone.localdate() - datetime.timedelta(days=1),
+    ).structure
+    GestionnaireFactory(structure=ended, identifiant="a.bernard", email="a.bernard@asso.example")
+    return Data(people, complement.reference, cloturee.reference)
+
+
+def submit(page: Page, name: str) -> None:
+    page.get_by_role("main").get_by_role("button", name=name).click()
+
+
+def walk_public(page: Page, visit: Visit) -> None:
+    page.goto("/connexion/")
+    visit(page, "connexion")
+    submit(page, "Se connecter")
+    visit(page, "connexion, champs vides")
+    log_in(page, "p.fort", "pas-le-bon")
+    visit(page, "connexion, mot de passe erroné")
+    page.goto("/mot-de-passe-oublie/")
+    visit(page, "mot de passe oublié")
+    submit(page, "Recevoir le lien")
+    visit(page, "mot de passe oublié, champ vide")
+    page.get_by_label(re.compile("Adresse e-mail")).fill("p.fort@restosducoeur.example")
+    submit(page, "Recevoir le lien")
+    visit(page, "mot de passe oublié, demande envoyée")
+    link = re.search(r"https?://\S+/mot-de-passe-oublie/\S+/", mail.outbox[-1].body).group(0)
+    page.goto(link)
+    visit(page, "lien de l'e-mail : nouveau mot de passe")
+    submit(page, "Enregistrer")
+    visit(page, "nouveau mot de passe, erreurs")
+    page.goto("/identifiant-oublie/")
+    visit(page, "identifiant oublié")
+    page.goto("/cgu/")
+    visit(page, "conditions générales d'utilisation")
+    page.goto("/aide/")
+    visit(page, "aide")
+    page.goto("/cette-page-n-existe-pas/")
+    visit(page, "page introuvable (404)")
+
+
+def walk_invitation(page: Page, visit: Visit, data: Data) -> None:
+    people = data.people
+    mail.outbox.clear()
+    account = services.create_partner_account(
+        by=people.gestionnaire,
+        role=Role.TECHNICIEN,
+        structure=people.structure,
+        organisme=people.gironde,
+        data={
+            "civilite": "M",
+            "nom_patronymique": "LEROY",
+            "prenom": "Paul",
+            "fonction": "Bénévole",
+            "telephone": "06.00.00.00.00",
+            "email": "p.leroy@restosducoeur.example",
+        },
+    )
+    link = re.search(r"https?://\S+/invitation/\S+/", mail.outbox[-1].body).group(0)
+    page.goto(link)
+    visit(page, "lien d'invitation : créer mon mot de passe")
+    submit(page, "Enregistrer mon mot de passe")
+    visit(page, "créer mon mot de passe, erreurs")
+    Invitation.objects.filter(account=account).update(
+        created_at=timezone.now() - datetime.timedelta(days=10),
+        expires_at=timezone.now() - datetime.timedelta(days=1),
+    )
+    page.goto(link)
+    visit(page, "lien d'invitation expiré")
+    submit(page, "Recevoir un nouveau lien")
+    visit(page, "nouveau lien envoyé")
+    page.goto(link)
+    visit(page, "lien d'invitation invalide")
+
+
+def walk_gestionnaire(page: Page, visit: Visit) -> None:
+    log_in(page, "p.fort", TEST_PASSWORD)
+    heading(page, "Sélection de l'organisme")
+    page.get_by_label("Organisme").select_option("")
+    visit(page, "sélection de l'organisme")
+    submit(page, "Valider")
+    visit(page, "sélection de l'organisme, sans choix")
+    page.get_by_label("Organisme").select_option(label="CPAM LOT ET GARONNE *")
+    submit(page, "Valider")
+    visit(page, "convention se terminant bientôt")
+    submit(page, "Continuer")
+    visit(page, "accueil du gestionnaire")
+    menu(page, "Gestion des comptes")
+    visit(page, "gestion des comptes")
+    page.locator("li.account", has_text="v.chausson").get_by_role("switch").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    visit(page, "gestion des comptes, dialogue d'inactivation")
+    page.keyboard.press("Escape")
+    page.get_by_role("link", name="Ajouter un technicien").click()
+    visit(page, "ajouter un technicien")
+    submit(page, "Valider")
+    visit(page, "ajouter un technicien, erreurs")
+    page.get_by_label("Adresse e-mail").fill("pas-une-adresse")
+    page.get_by_label("Téléphone").fill("12")
+    submit(page, "Valider")
+    visit(page, "ajouter un technicien, valeurs invalides")
+    menu(page, "Gestion des comptes")
+    page.locator("li.account", has_text="v.chausson").get_by_role("link", name="Modifier").click()
+    visit(page, "modifier un technicien")
+    menu(page, "Gestion des comptes")
+    page.locator("li.account", has_text="v.chausson").get_by_role("link", name="Historique").click()
+    visit(page, "historique d'un compte")
+    menu(page, "Mes demandes")
+    visit(page, "demandes de la structure")
+    page.locator(".person-card summary").click()
+    visit(page, "carte de la personne, ouverte")
+    page.get_by_role("link", name="Changer mon mot de passe").click()
+    visit(page, "changer mon mot de passe")
+    submit(page, "Enregistrer")
+    visit(page, "changer mon mot de passe, erreurs")
+
+
+def walk_confirmation_pages(page: Page, visit: Visit) -> None:
+    """The confirmation pages that replace the dialogs when JavaScript is off, reached at the
+    address of the switch's form (axe-core needs JavaScript to run)."""
+    log_in(page, "p.fort", TEST_PASSWORD)
+    page.get_by_label("Organisme").select_option(label="CPAM GIRONDE")
+    submit(page, "Valider")
+
+    def open_switch_page() -> None:
+        menu(page, "Gestion des comptes")
+        account = page.locator("li.account", has_text="v.chausson")
+        page.goto(account.locator("form:has([role=switch])").get_attribute("action"))
+
+    open_switch_page()
+    visit(page, "inactiver un compte, page de confirmation")
+    submit(page, "OUI")
+    open_switch_page()
+    visit(page, "réactiver un compte, page de confirmation")
+    submit(page, "OUI")
+    visit(page, "réactiver un compte, motif manquant")
+
+
+def walk_other_gestionnaires(page: Page, visit: Visit) -> None:
+    log_in(page, "j.durand", TEST_PASSWORD)
+    menu(page, "Gestion des comptes")
+    visit(page, "gestion des comptes, liste vide")
+    menu(page, "Mes demandes")
+    visit(page, "demandes, liste vide")
+    page.context.clear_cookies()
+    log_in(page, "a.bernard", TEST_PASSWORD)
+    visit(page, "aucun organisme accessible")
+
+
+def walk_technicien(page: Page, visit: Visit, data: Data) -> None:
+    log_in(page, "m.pichon", TEST_PASSWORD)
+    page.get_by_label("Organisme").select_option(label="CPAM GIRONDE")
+    submit(page, "Valider")
+    visit(page, "accueil du technicien")
+    menu(page, "Nouvelle demande")
+    visit(page, "choix de l'offre")
+    page.get_by_role("link", name="Demander un rendez-vous pour un assuré").click()
+    visit(page, "formulaire de demande")
+    submit(page, "Envoyer la demande")
+    visit(page, "formulaire de demande, erreurs")
+    menu(page, "Mes demandes")
+    visit(page, "mes demandes")
+    page.get_by_label("Statut").select_option(Statut.CLOTUREE)
+    submit(page, "Filtrer")
+    visit(page, "mes demandes, filtrées")
+    menu(page, "Mes demandes")
+    page.get_by_role("link", name=data.demande_complement).click()
+    visit(page, "demande, complément demandé")
+    submit(page, "Envoyer le complément")
+    visit(page, "demande, complément vide")
+    menu(page, "Mes demandes")
+    page.get_by_role("link", name=data.demande_cloturee).click()
+    visit(page, "demande clôturée, avec la réponse")
+    page.goto("/comptes/")
+    heading(page, "Accès refusé")
+    visit(page, "page interdite (403) : gestion des comptes, pour un technicien")
