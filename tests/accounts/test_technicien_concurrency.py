@@ -99,7 +99,8 @@ def outcome(response) -> str:
     if response.status_code == 200:
         # The page itself, not response.context: the test client gathers the contexts of the
         # templates rendered meanwhile by every thread.
-        errors = re.search(r'<div class="form-errors" role="alert">.*?</div>', response.text, re.S)
+        summary = r'<div class="form-errors" role="alert"[^>]*>.*?</div>'
+        errors = re.search(summary, response.text, re.S)
         if errors and f"<li>{QUOTA_REFUSAL}</li>" in errors.group(0):
             return "refused"
         return f"page with errors {errors and errors.group(0)}"

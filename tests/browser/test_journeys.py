@@ -58,6 +58,17 @@ def choose_organisme(page: Page, nom: str) -> None:
     page.get_by_role("button", name="Valider").click()
 
 
+def add_maryse(page: Page) -> None:
+    """Fill in and send "Ajouter un compte technicien", typed as people type."""
+    page.get_by_label("Civilité").select_option(label="Madame")
+    page.get_by_label("Nom patronymique").fill("pichon")
+    page.get_by_label("Prénom").fill("maryse")
+    page.get_by_label("Fonction").fill("Bénévole")
+    page.get_by_label("Téléphone").fill("0700000000")
+    page.get_by_label("Adresse e-mail").fill("Maryse.Pichon@restosducoeur.example")
+    page.get_by_role("button", name="Valider").click()
+
+
 def test_a_gestionnaire_manages_a_technicien_account(page, people):
     log_in(page, "p.fort", TEST_PASSWORD)
 
@@ -75,13 +86,7 @@ def test_a_gestionnaire_manages_a_technicien_account(page, people):
     heading(page, "Gestion des comptes")
     page.get_by_role("link", name="Ajouter un technicien").click()
     heading(page, "Ajouter un compte technicien")
-    page.get_by_label("Civilité").select_option(label="Madame")
-    page.get_by_label("Nom patronymique").fill("pichon")
-    page.get_by_label("Prénom").fill("maryse")
-    page.get_by_label("Fonction").fill("Bénévole")
-    page.get_by_label("Téléphone").fill("0700000000")
-    page.get_by_label("Adresse e-mail").fill("Maryse.Pichon@restosducoeur.example")
-    page.get_by_role("button", name="Valider").click()
+    add_maryse(page)
 
     heading(page, "Gestion des comptes")
     maryse = page.locator("li.account", has_text="m.pichon")
