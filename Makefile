@@ -54,6 +54,7 @@ check-deploy: $(BIN)/.installed
 	DEBUG=false HTTPS=true BEHIND_TLS_PROXY=true STATIC_MANIFEST=true \
 	SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	ALLOWED_HOSTS=espace-partenaires.example SECURE_HSTS_PRELOAD=true \
+	CACHE_URL=redis://redis:6379/1 \
 	$(MANAGE) check --deploy --fail-level WARNING
 
 clean:

@@ -266,6 +266,9 @@ AGENT_PERMISSIONS = frozenset(
         "demandes.view_demande",
         "demandes.change_demande",
         "notifications.view_sentemail",
+        "inscriptions.view_preinscription",
+        "inscriptions.change_preinscription",  # validate or refuse
+        "inscriptions.view_messagecontact",
     }
 )
 
@@ -341,15 +344,19 @@ class Invitation(models.Model):
         return self.used_at is None and self.revoked_at is None and not self.is_expired
 
 
-def change_lines(changes: dict[str, list]) -> list[tuple[str, str, str]]:
-    """{"civilite": ["MME", "M"]} → [("civilité", "« Madame »", "« Monsieur »")], to be read."""
+def change_lines(changes: dict[str, list], model=None) -> list[tuple[str, str, str]]:
+    """{"civilite": ["MME", "M"]} → [("civilité", "« Madame »", "« Monsieur »")], to be read.
+
+    The labels are those of `model`'s fields (default: the account's).
+    """
+    model = model or User
 
     def quoted(value) -> str:
         return f"« {value} »" if value not in ("", None) else "« »"
 
     lines = []
     for name, (before, after) in changes.items():
-        field = User._meta.get_field(name)
+        field = model._meta.get_field(name)
         if field.choices:
             labels = dict(field.flatchoices)
             before, after = labels.get(before, before), labels.get(after, after)

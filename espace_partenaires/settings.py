@@ -5,6 +5,7 @@ a developer's machine: SQLite, Celery on a local folder, e-mails to the console 
 Production values are documented in `.env.example`.
 """
 
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -35,11 +36,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "anymail",
     "axes",
+    "altcha_django",
     "organismes",
     "conventions",
     "accounts",
     "demandes",
     "notifications",
+    "inscriptions",
 ]
 
 MIDDLEWARE = [
@@ -92,6 +95,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # process, so that two test runs on the same checkout do not delete each other's.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ----------------------------------------------------------------------------------
+# Holds the per-address counters of the public forms' rate limits and the anti-robot challenges
+# already used. In production every web process must share it (Redis, e.g.
+# CACHE_URL=redis://redis:6379/1): a per-process memory would multiply the limits by the number
+# of gunicorn workers. `check --deploy` warns otherwise (inscriptions.W001).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # --- Accounts and authentication ------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -227,6 +237,27 @@ STORAGES = {
         ),
     },
 }
+
+# --- Pré-inscription and contact (public forms) ---------------------------------------------
+# Submissions accepted per client address (accounts.security.client_ip): "count/period", the
+# period being s, m, h or d. Refused beyond it with a French 429 page.
+PREINSCRIPTION_RATE = env.str("PREINSCRIPTION_RATE", default="10/h")
+CONTACT_RATE = env.str("CONTACT_RATE", default="5/h")
+# Anti-robot check: ALTCHA proof of work (altcha-django), self-hosted, without any third party.
+# The key signs the challenges; by default derived from SECRET_KEY.
+ALTCHA_HMAC_SECRET = env.str("ALTCHA_HMAC_KEY", default="") or (
+    hashlib.sha256(f"altcha:{SECRET_KEY}".encode()).hexdigest()
+)
+# Challenges are fetched by the widget from /altcha/challenge/ when the person ticks the box, so
+# that a long form does not outlive its challenge; each solution is accepted once (cache above).
+ALTCHA_WIDGET_CHALLENGE_MODE = "endpoint"
+ALTCHA_WIDGET_I18N = True  # the widget's own French strings
+ALTCHA_CHALLENGE = {
+    "expires_seconds": env.int("ALTCHA_CHALLENGE_EXPIRES_SECONDS", default=600),
+}
+# altcha.W001 (replay protection in a per-process cache) is replaced by inscriptions.W001, which
+# is a deploy check: locmem is right for `make run` and the tests, wrong in production.
+SILENCED_SYSTEM_CHECKS = ["altcha.W001"]
 
 # --- Demandes -------------------------------------------------------------------------------
 ATTACHMENTS_MAX_FILES = env.int("ATTACHMENTS_MAX_FILES", default=5)

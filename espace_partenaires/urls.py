@@ -1,3 +1,4 @@
+from altcha_django.views import ChallengeView
 from anymail import urls as anymail_urls
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
@@ -13,18 +14,25 @@ admin.site.index_title = "Administration des partenaires"
 def public(patterns):
     """The patterns, their views reachable without logging in (LoginRequiredMiddleware is on).
 
-    For the e-mail provider's webhooks, which authenticate with ANYMAIL["WEBHOOK_SECRET"].
+    For the e-mail provider's webhooks, which authenticate with ANYMAIL["WEBHOOK_SECRET"], and
+    the anti-robot challenges of the public forms.
     """
     for pattern in patterns:
         pattern.callback = login_not_required(pattern.callback)
     return patterns
 
 
+ALTCHA_PATTERNS = [path("challenge/", ChallengeView.as_view(), name="challenge")]
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("", include("accounts.urls")),
     path("demandes/", include("demandes.urls")),
+    path("", include("inscriptions.urls")),
+    path("", include("organismes.urls")),
     path("admin/", admin.site.urls),
     # Bounces and complaints reported by the e-mail provider: accounts.bounces.
     path("anymail/", include((public(anymail_urls.urlpatterns), anymail_urls.app_name))),
+    # ALTCHA's challenges, fetched by the widget of the pré-inscription and contact pages.
+    path("altcha/", include((public(ALTCHA_PATTERNS), "altcha_django"))),
 ]

@@ -17,6 +17,8 @@ class SentEmail(models.Model):
 
     template = models.CharField(_("modèle"), max_length=100)
     recipient = models.EmailField(_("destinataire"))
+    # For a message relayed from the contact page: the answer goes to whoever wrote it.
+    reply_to = models.EmailField(_("répondre à"), blank=True)
     subject = models.CharField(_("objet"), max_length=200, blank=True)
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -36,6 +36,7 @@ class EmailToSend:
     recipient: str
     context: dict[str, Any] = field(default_factory=dict)  # travels through the broker: no secret
     account: Any = None
+    reply_to: str = ""
 
 
 def schedule_emails(emails: Iterable[EmailToSend]) -> list[SentEmail]:
@@ -44,7 +45,12 @@ def schedule_emails(emails: Iterable[EmailToSend]) -> list[SentEmail]:
 
     emails = list(emails)
     records = SentEmail.objects.bulk_create(
-        SentEmail(template=email.template, recipient=email.recipient, account=email.account)
+        SentEmail(
+            template=email.template,
+            recipient=email.recipient,
+            account=email.account,
+            reply_to=email.reply_to,
+        )
         for email in emails
     )
     for sent, email in zip(records, emails, strict=True):
@@ -55,17 +61,22 @@ def schedule_emails(emails: Iterable[EmailToSend]) -> list[SentEmail]:
 
 
 def schedule_email(
-    *, template: str, recipient: str, context: dict[str, Any], account=None
+    *, template: str, recipient: str, context: dict[str, Any], account=None, reply_to: str = ""
 ) -> SentEmail:
     """Record one e-mail and send it after commit; `context` must hold no secret."""
-    [sent] = schedule_emails([EmailToSend(template, recipient, context, account)])
+    [sent] = schedule_emails([EmailToSend(template, recipient, context, account, reply_to)])
     return sent
 
 
 def deliver(sent: SentEmail, context: dict[str, Any]) -> None:
     """Render and send now; raises on a provider error so that the task retries."""
     subject, text, html = render_email(sent.template, context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[sent.recipient])
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        to=[sent.recipient],
+        reply_to=[sent.reply_to] if sent.reply_to else None,
+    )
     message.attach_alternative(html, "text/html")
     sent.attempts += 1
     sent.subject = subject[:200]

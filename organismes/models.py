@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.fields import TelephoneField
 
-from .validators import validate_siret
+from .validators import validate_code_postal, validate_siret
 
 
 class Organisme(models.Model):
@@ -46,6 +46,11 @@ class StructureEvent(models.Model):
     class Kind(models.TextChoices):
         CONVENTION_ENDED = "convention_ended", _("fin de convention : comptes inactivés")
         ACCOUNTS_PURGED = "accounts_purged", _("comptes inactifs supprimés")
+        PREINSCRIPTION_VALIDATED = (
+            "preinscription_validated",
+            _("pré-inscription validée : premier gestionnaire créé"),
+        )
+        COORDONNEES_MODIFIED = "coordonnees_modified", _("coordonnées modifiées")
 
     structure = models.ForeignKey(
         "StructurePartenaire", on_delete=models.CASCADE, related_name="events"
@@ -53,6 +58,14 @@ class StructureEvent(models.Model):
     kind = models.CharField(_("événement"), max_length=30, choices=Kind.choices)
     at = models.DateTimeField(_("date"), default=timezone.now)
     details = models.JSONField(_("détails"), default=dict, blank=True)
+    by = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("par"),
+    )
 
     class Meta:
         verbose_name = _("événement de structure")
@@ -62,6 +75,12 @@ class StructureEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} — {self.structure}"
+
+    @property
+    def change_lines(self) -> list[tuple[str, str, str]]:
+        from accounts.models import change_lines
+
+        return change_lines(self.details.get("changes", {}), StructurePartenaire)
 
 
 class StructureQuerySet(models.QuerySet):
@@ -86,7 +105,9 @@ class StructurePartenaire(models.Model):
         error_messages={"unique": _("Une structure avec ce SIRET existe déjà.")},
     )
     adresse = models.CharField(_("adresse"), max_length=200)
-    code_postal = models.CharField(_("code postal"), max_length=5)
+    code_postal = models.CharField(
+        _("code postal"), max_length=5, validators=[validate_code_postal]
+    )
     ville = models.CharField(_("ville"), max_length=100)
     telephone = TelephoneField(_("téléphone"))
     nombre_membres = models.PositiveIntegerField(

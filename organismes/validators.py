@@ -1,6 +1,7 @@
 import re
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 # La Poste's establishments share one SIREN whose SIRETs do not follow Luhn: the sum of their
@@ -37,3 +38,8 @@ def validate_siret(value: str) -> None:
             _("Ce numéro SIRET n'est pas valide : vérifiez les 14 chiffres saisis."),
             code="siret_checksum",
         )
+
+
+validate_code_postal = RegexValidator(
+    r"^\d{5}$", _("Le code postal comporte 5 chiffres."), code="code_postal"
+)

@@ -100,10 +100,10 @@ def technicien_create(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/techniciens/form.html", {"form": form, "creation": True})
 
 
-def describe_changes(changes: dict[str, list]) -> str:
+def describe_changes(changes: dict[str, list], model=None) -> str:
     """'nom usuel : « » → « MARTIN » ; téléphone : « 07… » → « 06… »'"""
     return " ; ".join(
-        f"{label} : {before} → {after}" for label, before, after in change_lines(changes)
+        f"{label} : {before} → {after}" for label, before, after in change_lines(changes, model)
     )
 
 

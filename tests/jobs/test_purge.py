@@ -235,6 +235,9 @@ EXPECTED_RELATIONS = {
     ("demandes.Demande", "auteur", "SET_NULL"),  # "compte supprimé"
     ("demandes.Evenement", "auteur", "SET_NULL"),
     ("notifications.SentEmail", "account", "SET_NULL"),  # kept until its retention purge
+    ("organismes.StructureEvent", "by", "SET_NULL"),  # the structure's history stays
+    ("inscriptions.PreInscription", "decided_by", "SET_NULL"),  # an agent: never purged
+    ("inscriptions.PreInscription", "gestionnaire", "SET_NULL"),  # the request stays
 }
 EXPECTED_MANY_TO_MANY = {
     ("accounts.User", "groups"),

@@ -1,0 +1,21 @@
+from django import forms
+
+from .models import StructurePartenaire
+from .services import COORDONNEES_FIELDS
+
+
+class CoordonneesForm(forms.ModelForm):
+    """What a gestionnaire may change about the structure: its address and phone."""
+
+    required_css_class = "required"
+
+    class Meta:
+        model = StructurePartenaire
+        fields = COORDONNEES_FIELDS
+        widgets = {
+            "adresse": forms.TextInput(attrs={"autocomplete": "street-address"}),
+            "code_postal": forms.TextInput(
+                attrs={"autocomplete": "postal-code", "inputmode": "numeric"}
+            ),
+            "ville": forms.TextInput(attrs={"autocomplete": "address-level2"}),
+        }
