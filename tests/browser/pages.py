@@ -120,6 +120,16 @@ def walk_public(page: Page, visit: Visit) -> None:
     visit(page, "aide")
     page.goto("/cette-page-n-existe-pas/")
     visit(page, "page introuvable (404)")
+    page.goto("/connexion/")
+    page.get_by_role("link", name=re.compile("Pré-inscription")).click()
+    visit(page, "pré-inscription")
+    submit(page, "Envoyer la pré-inscription")
+    visit(page, "pré-inscription, erreurs")
+    page.goto("/connexion/")
+    page.get_by_role("link", name="Contact").click()
+    visit(page, "contact")
+    submit(page, "Envoyer le message")
+    visit(page, "contact, erreurs")
 
 
 def walk_invitation(page: Page, visit: Visit, data: Data) -> None:
@@ -190,6 +200,11 @@ def walk_gestionnaire(page: Page, visit: Visit) -> None:
     visit(page, "historique d'un compte")
     menu(page, "Mes demandes")
     visit(page, "demandes de la structure")
+    menu(page, "Ma structure")
+    visit(page, "ma structure")
+    page.get_by_label(re.compile(r"^Téléphone")).fill("12")
+    submit(page, "Enregistrer les coordonnées")
+    visit(page, "ma structure, erreurs")
     page.locator(".person-card summary").click()
     visit(page, "carte de la personne, ouverte")
     page.get_by_role("link", name="Changer mon mot de passe").click()
