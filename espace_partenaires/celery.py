@@ -46,6 +46,10 @@ DAILY_JOBS = {
         "notifications.tasks.purge_sent_email_log",
         "JOB_TIME_PURGE_EMAIL_LOG",
     ),
+    "purge-inscriptions": (
+        "inscriptions.tasks.purge_inscriptions",
+        "JOB_TIME_PURGE_INSCRIPTIONS",
+    ),
 }
 
 

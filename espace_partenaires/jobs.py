@@ -63,6 +63,24 @@ def for_each_locked_batch(queryset: QuerySet, process: Callable[[list], None], s
             return
 
 
+def delete_in_batches(queryset: QuerySet, size: int) -> int:
+    """Delete the rows of `queryset`, `size` at a time: their primary keys, then a DELETE that
+    repeats the queryset's condition, so that a row changed since it was picked (a pré-inscription
+    decided while the purge runs) no longer matches and stays. Two runs at once may pick the same
+    rows: deleting a deleted row is a no-op. Returns how many rows of the queryset's model went.
+    """
+    label = queryset.model._meta.label
+    deleted = 0
+    while True:
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:size])
+        if not ids:
+            return deleted
+        _total, by_model = queryset.filter(pk__in=ids).delete()
+        deleted += by_model.get(label, 0)
+        if len(ids) < size:
+            return deleted
+
+
 class JobCommand(BaseCommand):
     """A management command that runs one job; --dry-run shows what it would do."""
 

@@ -341,10 +341,14 @@ JOB_TIME_CONVENTION_WARNING = env.str("JOB_TIME_CONVENTION_WARNING", default="07
 JOB_TIME_PURGE_ACCOUNTS = env.str("JOB_TIME_PURGE_ACCOUNTS", default="02:00")
 JOB_TIME_PASSWORD_REMINDER = env.str("JOB_TIME_PASSWORD_REMINDER", default="07:30")
 JOB_TIME_PURGE_EMAIL_LOG = env.str("JOB_TIME_PURGE_EMAIL_LOG", default="03:30")
+JOB_TIME_PURGE_INSCRIPTIONS = env.str("JOB_TIME_PURGE_INSCRIPTIONS", default="03:45")
 # Days before a password expires when its owner is reminded (once per password).
 PASSWORD_EXPIRY_REMINDER_DAYS = env.int("PASSWORD_EXPIRY_REMINDER_DAYS", default=15)
 # Months the sent-e-mail log is kept.
 EMAIL_LOG_RETENTION_MONTHS = env.int("EMAIL_LOG_RETENTION_MONTHS", default=12)
+# Months pré-inscriptions are kept after their decision (pending ones: after their receipt) and
+# contact messages after their receipt.
+INSCRIPTION_RETENTION_MONTHS = env.int("INSCRIPTION_RETENTION_MONTHS", default=12)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

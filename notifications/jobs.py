@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from espace_partenaires.jobs import JobReport, run_job
+from espace_partenaires.jobs import JobReport, delete_in_batches, run_job
 from espace_partenaires.months import months_before
 
 from .models import SentEmail
@@ -30,19 +30,9 @@ def purge_sent_email_log(
         report = EmailLogPurgeReport(dry_run=dry_run)
         # In local time: "12 months ago" is the same hour on the wall clock.
         limit = months_before(timezone.localtime(), settings.EMAIL_LOG_RETENTION_MONTHS)
-        while True:
-            ids = list(
-                SentEmail.objects.filter(created_at__lt=limit)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:batch_size]
-            )
-            if not ids:
-                break
-            # Two runs at once may pick the same rows: deleting a deleted row is a no-op.
-            _total, by_model = SentEmail.objects.filter(pk__in=ids).delete()
-            report.deleted += by_model.get(SentEmail._meta.label, 0)
-            if len(ids) < batch_size:
-                break
+        report.deleted = delete_in_batches(
+            SentEmail.objects.filter(created_at__lt=limit), batch_size
+        )
         return report
 
     report = run_job(job, dry_run=dry_run)

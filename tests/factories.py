@@ -6,6 +6,7 @@ from django.utils import timezone
 from accounts.cgu import CGU_VERSION
 from accounts.models import Civilite, Role, User
 from conventions.models import Convention
+from inscriptions.models import MessageContact, PreInscription
 from organismes.models import Organisme, StructurePartenaire
 
 TEST_PASSWORD = "Un-Mot-De-Passe-Solide-42"
@@ -99,3 +100,38 @@ class AgentFactory(UserFactory):
 class SuperuserFactory(UserFactory):
     role = Role.ADMINISTRATEUR
     is_superuser = True
+
+
+class PreInscriptionFactory(factory.django.DjangoModelFactory):
+    """A pending pré-inscription for a new convention, as the public form records it."""
+
+    class Meta:
+        model = PreInscription
+
+    convention = factory.SubFactory(ConventionFactory)
+    organisme = factory.SelfAttribute("convention.organisme")
+    reference_convention = factory.SelfAttribute("convention.reference")
+    structure_nom = "CCAS de Creil"
+    siret = factory.SelfAttribute("convention.structure.siret")
+    adresse = "1 place de la Mairie"
+    code_postal = "60100"
+    ville = "Creil"
+    structure_telephone = "03.44.00.00.00"
+    civilite = Civilite.MADAME
+    nom_patronymique = "PICHON"
+    prenom = "Maryse"
+    fonction = "Directrice"
+    telephone = "07.00.00.00.00"
+    email = factory.Sequence(lambda n: f"demandeur{n}@ccas.example")
+    cgu_version = CGU_VERSION
+
+
+class MessageContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MessageContact
+
+    organisme = factory.SubFactory(OrganismeFactory)
+    motif = MessageContact.Motif.PARTENARIAT
+    nom = "Maryse Pichon"
+    email = factory.Sequence(lambda n: f"contact{n}@ccas.example")
+    message = "Comment devenir partenaire ?"

@@ -5,6 +5,7 @@ import pytest
 
 from accounts.models import AccountEvent, Invitation, User
 from conventions.models import Convention
+from inscriptions.models import MessageContact, PreInscription
 from notifications.models import SentEmail
 from organismes.models import StructureEvent
 
@@ -34,6 +35,10 @@ def snapshot() -> dict:
             )
         ),
         "sent_emails": list(SentEmail.objects.order_by("pk").values_list("pk", "template")),
+        "preinscriptions": list(
+            PreInscription.objects.order_by("pk").values_list("pk", "statut", "gestionnaire_id")
+        ),
+        "messages_contact": list(MessageContact.objects.order_by("pk").values_list("pk")),
     }
 
 

@@ -2,11 +2,14 @@
 
 import datetime
 
+from inscriptions.models import Statut
 from notifications.models import SentEmail
 from tests.factories import (
     ConventionFactory,
     GestionnaireFactory,
+    MessageContactFactory,
     OrganismeFactory,
+    PreInscriptionFactory,
     StructureFactory,
     TechnicienFactory,
 )
@@ -20,6 +23,9 @@ MOMENT = (2026, 5, 10, 2, 0)
 def build(now) -> dict:
     now(2024, 1, 5, 9, 0)
     SentEmail.objects.create(template="accounts/invitation", recipient="ancien@ccas.fr")
+    # Older than their retention: a contact message and a pré-inscription refused at once.
+    MessageContactFactory()
+    PreInscriptionFactory(statut=Statut.REFUSEE, decided_at=paris(2024, 1, 5, 9, 0))
     now(*MOMENT)
     organisme = OrganismeFactory(nom="CPAM DE L'OISE", delai_purge_mois=6)
     # Its only convention ended yesterday: its two accounts are inactivated.

@@ -10,12 +10,16 @@ from accounts.jobs import end_conventions, purge_inactive_accounts, remind_passw
 from accounts.models import User
 from conventions.jobs import warn_convention_ends
 from conventions.models import Convention
+from inscriptions.jobs import purge_inscriptions
+from inscriptions.models import MessageContact, PreInscription, Statut
 from notifications.jobs import purge_sent_email_log
 from notifications.models import SentEmail
 from tests.factories import (
     ConventionFactory,
     GestionnaireFactory,
+    MessageContactFactory,
     OrganismeFactory,
+    PreInscriptionFactory,
     StructureFactory,
     TechnicienFactory,
 )
@@ -206,3 +210,47 @@ def test_email_log_purge_with_3_or_30_records(now, settings):
 
     assert (report_few.deleted, report_many.deleted) == (3, 30)
     assert few == many
+
+
+def old_inscriptions(now, count: int) -> None:
+    """`count` decided and `count` pending pré-inscriptions, `count` messages, all too old."""
+    now(2024, 1, 5, 9, 0)
+    convention = ConventionFactory()
+    PreInscriptionFactory.create_batch(
+        count, convention=convention, statut=Statut.REFUSEE, decided_at=paris(2024, 1, 5, 9)
+    )
+    PreInscriptionFactory.create_batch(count, convention=convention)
+    MessageContactFactory.create_batch(count, organisme=convention.organisme)
+    now(2026, 5, 10, 3, 45)
+
+
+def test_inscription_purge_with_3_or_30_rows_of_each_kind(now, settings):
+    settings.INSCRIPTION_RETENTION_MONTHS = 12
+    old_inscriptions(now, 3)
+    few, report_few = queries(purge_inscriptions)
+    old_inscriptions(now, 30)
+    many, report_many = queries(purge_inscriptions)
+
+    assert (report_few.preinscriptions_decided, report_many.preinscriptions_decided) == (3, 30)
+    assert (report_few.preinscriptions_pending, report_many.preinscriptions_pending) == (3, 30)
+    assert (report_few.messages_contact, report_many.messages_contact) == (3, 30)
+    assert few == many
+
+
+def test_inscription_purge_deletes_batch_size_rows_at_a_time(now, settings):
+    settings.INSCRIPTION_RETENTION_MONTHS = 12
+    old_inscriptions(now, 7)
+
+    with CaptureQueriesContext(connection) as context:
+        report = purge_inscriptions(batch_size=3)
+
+    deletes = [q["sql"] for q in context.captured_queries if q["sql"].startswith("DELETE")]
+    # 7 rows of each of the three kinds, 3 at a time: 3 + 3 + 1, each batch one DELETE.
+    assert len(deletes) == 9
+    assert (
+        report.preinscriptions_decided,
+        report.preinscriptions_pending,
+        report.messages_contact,
+    ) == (7, 7, 7)
+    assert not PreInscription.objects.exists()
+    assert not MessageContact.objects.exists()

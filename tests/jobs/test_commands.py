@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from accounts.jobs import end_conventions, purge_inactive_accounts, remind_password_expiry
 from conventions.jobs import warn_convention_ends
+from inscriptions.jobs import purge_inscriptions
 from notifications.jobs import purge_sent_email_log
 
 from . import scenario
@@ -21,6 +22,7 @@ JOBS = {
     "purge_inactive_accounts": (purge_inactive_accounts, "accounts_deleted : 1"),
     "remind_password_expiry": (remind_password_expiry, "reminders : 1"),
     "purge_sent_email_log": (purge_sent_email_log, "deleted : 1"),
+    "purge_inscriptions": (purge_inscriptions, "preinscriptions_decided : 1"),
 }
 
 
@@ -29,6 +31,7 @@ def world(now, settings):
     settings.PASSWORD_MAX_AGE_DAYS = 365
     settings.PASSWORD_EXPIRY_REMINDER_DAYS = 15
     settings.EMAIL_LOG_RETENTION_MONTHS = 12
+    settings.INSCRIPTION_RETENTION_MONTHS = 12
     return scenario.build(now)
 
 
@@ -80,6 +83,7 @@ def test_all_jobs_in_their_daily_order_then_again(world, on_commit):
         end_conventions,
         purge_inactive_accounts,
         purge_sent_email_log,
+        purge_inscriptions,
         warn_convention_ends,
         remind_password_expiry,
     )
