@@ -48,6 +48,7 @@ class AccountEventInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
+    template = "admin/edit_inline/readonly_table.html"
     verbose_name_plural = _("historique")
 
     def has_add_permission(self, request, obj=None):

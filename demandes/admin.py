@@ -148,6 +148,7 @@ class ReadOnlyInline(admin.TabularInline):
 
     extra = 0
     can_delete = False
+    template = "admin/edit_inline/readonly_table.html"
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("demandes.view_demande")

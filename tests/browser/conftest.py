@@ -87,6 +87,7 @@ def accessible(axe):
     """accessible(page, "what") checks the page with axe-core: zero violations of any impact."""
 
     def check(page: Page, state: str) -> None:
+        page.wait_for_load_state()
         violations = axe.run(page).response["violations"]
         assert violations == [], f"{state} ({page.url}):\n" + "\n".join(
             f"- {violation['id']} ({violation['impact']}): {violation['help']} — "

@@ -38,3 +38,7 @@ def test_empty_lists_and_no_organisme(page, data, accessible):
 
 def test_technicien_pages(page, data, accessible):
     pages.walk_technicien(page, accessible, data)
+
+
+def test_agent_pages_of_the_admin(page, data, accessible):
+    pages.walk_agent(page, accessible, data)

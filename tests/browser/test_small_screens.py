@@ -35,6 +35,7 @@ def fits():
     problems = []
 
     def visit(page: Page, state: str) -> None:
+        page.wait_for_load_state()
         measure = page.evaluate(WIDEST)
         if measure["scroll"] > measure["width"]:
             problems.append(f"{state}: {measure['scroll']} px > {measure['width']} px, {measure}")
