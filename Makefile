@@ -1,6 +1,7 @@
 # Espace Partenaires — the two commands of the README, and a few helpers.
 #   make run    set up and start the portal on embedded defaults (SQLite, local Celery broker)
 #   make test   set up and run the whole test suite (lint, migrations check, pytest)
+#   make bench  the benchmarks at national scale, on PostgreSQL (docs/performance.md)
 
 SHELL := /bin/bash
 VENV := .venv
@@ -13,7 +14,7 @@ PYTHON ?= $(shell for candidate in python3.14 python3.13 python3.12 python3; do 
 	if $$candidate -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
 		echo $$candidate; break; fi; done)
 
-.PHONY: run test lint format check-deploy clean
+.PHONY: run test bench lint format check-deploy clean
 
 $(BIN)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -44,6 +45,21 @@ test: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(MANAGE) makemigrations --check --dry-run
 	$(BIN)/pytest
+
+# Not part of `make test` nor of CI: minutes of work on a database that is emptied first.
+bench: $(BIN)/.installed
+	@case "$$DATABASE_URL" in \
+	postgres*://*bench*) ;; \
+	*) echo "make bench mesure sur PostgreSQL : indiquez une base dont le nom contient « bench »,"; \
+	   echo "elle est vidée, p. ex. DATABASE_URL=postgres://…/espace_partenaires_bench make bench"; \
+	   exit 1;; \
+	esac
+	@command -v wrk >/dev/null || { echo "Le test de charge utilise wrk : apt-get install wrk"; exit 1; }
+	$(BIN)/python -m bench.seed --write-doc
+	$(BIN)/python -m bench.pages --write-doc
+	$(BIN)/python -m bench.load --write-doc
+	$(BIN)/python -m bench.jobs --national --write-doc
+	@echo "Résultats écrits dans docs/performance.md."
 
 format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .

@@ -92,6 +92,7 @@ class Demande(models.Model):
         on_delete=models.PROTECT,
         related_name="demandes",
         verbose_name=_("convention"),
+        db_index=False,  # demande_indicateurs_idx starts with it
     )
     # SET_NULL: a purged account's demandes stay with the structure ("compte supprimé").
     auteur = models.ForeignKey(
@@ -151,12 +152,25 @@ class Demande(models.Model):
             ),
         ]
         indexes = [
-            # The partner's history: the structure's demandes with one organisme, newest first.
-            models.Index(fields=["structure", "organisme", "-created_at"]),
+            # The partner's history: the structure's demandes with one organisme, newest first
+            # (the list's order, the key included), with the columns of its filters: counting,
+            # filtering and skipping to a deep page read the index only, not the table.
+            # (Django creates no covering index on SQLite: the embedded default goes without.)
+            models.Index(
+                fields=["structure", "organisme", "-created_at", "-id"],
+                include=["statut", "offre", "urgent"],
+                name="demande_historique_idx",
+            ),
             models.Index(fields=["structure", "organisme", "nom", "prenom"]),
             # The agent's list: their organisme's, urgent first then oldest; by status.
             models.Index(fields=["organisme", "-urgent", "created_at"]),
             models.Index(fields=["organisme", "statut"]),
+            # The indicators of a convention over a period: every figure from the index alone.
+            models.Index(
+                fields=["convention", "created_at"],
+                include=["offre", "urgent", "categorie_urgence", "statut", "closed_at"],
+                name="demande_indicateurs_idx",
+            ),
         ]
 
     def __str__(self) -> str:

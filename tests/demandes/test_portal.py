@@ -721,7 +721,17 @@ def test_the_history_is_paginated_by_20_and_keeps_the_filters(convention, techni
     assert 'href="?statut=en_cours&amp;page=2"' in third.content.decode()
 
 
-@pytest.mark.parametrize("page", ["list", "detail"])
+# Every page of bench/pages.py: history (first page, last page, filters, search), detail, form.
+PAGES = {
+    "list": LIST_URL,
+    "deep": f"{LIST_URL}?page=last",
+    "filters": f"{LIST_URL}?statut=envoyee&offre=etude-dossier&urgent=non&du=2020-01-01",
+    "search": f"{LIST_URL}?q=NOM1",
+    "create": create_url("rendez-vous"),
+}
+
+
+@pytest.mark.parametrize("page", [*PAGES, "detail"])
 def test_pages_make_the_same_number_of_queries_with_5_and_100_demandes(page):
     counts = []
     for count in (5, 100):
@@ -754,7 +764,7 @@ def test_pages_make_the_same_number_of_queries_with_5_and_100_demandes(page):
             for i, evenement in enumerate(evenements)
         )
         client = logged_in(technicien)
-        url = LIST_URL if page == "list" else reverse("demandes:detail", args=[demande.pk])
+        url = PAGES.get(page) or reverse("demandes:detail", args=[demande.pk])
         client.get(url)
         with CaptureQueriesContext(connection) as context:
             response = client.get(url)
