@@ -344,6 +344,17 @@ class Invitation(models.Model):
         return self.used_at is None and self.revoked_at is None and not self.is_expired
 
 
+def apply_changes(instance: models.Model, fields, data: dict) -> dict[str, list]:
+    """Set on `instance` the `fields` whose value in `data` differs; returns {field: [before,
+    after]}, what the history keeps and change_lines() reads."""
+    changes = {}
+    for name in fields:
+        if name in data and data[name] != getattr(instance, name):
+            changes[name] = [getattr(instance, name), data[name]]
+            setattr(instance, name, data[name])
+    return changes
+
+
 def change_lines(changes: dict[str, list], model=None) -> list[tuple[str, str, str]]:
     """{"civilite": ["MME", "M"]} → [("civilité", "« Madame »", "« Monsieur »")], to be read.
 

@@ -20,7 +20,7 @@ from notifications.services import record_email
 from organismes.models import Organisme, StructurePartenaire
 
 from .cgu import CGU_VERSION
-from .models import AccountEvent, Invitation, Role, User
+from .models import AccountEvent, Invitation, Role, User, apply_changes
 from .validators import login_identifier_base
 
 # Fields a modification may change, in the order a confirmation lists them.
@@ -190,11 +190,7 @@ def _create(account: User, *, by: User) -> User:
 def modify_account(*, by: User, account: User, data: dict[str, Any]) -> dict[str, list]:
     """Change the person's details (never the identifiant); returns {field: [before, after]}."""
     account = User.objects.select_for_update().get(pk=account.pk)
-    changes = {}
-    for field in EDITABLE_FIELDS:
-        if field in data and data[field] != getattr(account, field):
-            changes[field] = [getattr(account, field), data[field]]
-            setattr(account, field, data[field])
+    changes = apply_changes(account, EDITABLE_FIELDS, data)
     if not changes:
         return changes
     if "email" in changes and account.is_active:

@@ -28,6 +28,7 @@ from conventions.models import Convention
 from organismes.scoping import (
     OrganismeScopedAdminMixin,
     conventions_in_scope,
+    of_own_organisme,
     structures_in_scope,
 )
 
@@ -295,12 +296,7 @@ class DemandeAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):
     inlines = (EvenementInline, PieceJointeInline)
 
     def scope(self, request, queryset):
-        user = request.user
-        if user.is_superuser:
-            return queryset
-        if user.is_agent and user.is_active:
-            return queryset.filter(organisme_id=user.organisme_id)
-        return queryset.none()
+        return of_own_organisme(request.user, queryset)
 
     def get_queryset(self, request):
         return super().get_queryset(request).for_agent_list()

@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from espace_partenaires.admin_actions import ask_reason
-from organismes.scoping import OrganismeScopedAdminMixin
+from organismes.scoping import OrganismeScopedAdminMixin, of_own_organisme
 
 from . import services
 from .models import MessageContact, PreInscription, Statut
@@ -20,12 +20,7 @@ from .models import MessageContact, PreInscription, Statut
 
 class ByOrganismeScope(OrganismeScopedAdminMixin):
     def scope(self, request, queryset):
-        user = request.user
-        if user.is_superuser:
-            return queryset
-        if user.is_agent and user.is_active:
-            return queryset.filter(organisme_id=user.organisme_id)
-        return queryset.none()
+        return of_own_organisme(request.user, queryset)
 
     def has_add_permission(self, request):
         return False

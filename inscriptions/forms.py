@@ -2,7 +2,7 @@ from altcha_django import AltchaField, AltchaMixin, ErrorCode
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import AccountFormMixin
+from accounts.forms import PERSON_FIELDS, AccountFormMixin
 from organismes.models import Organisme
 from organismes.validators import normalize_siret, validate_siret
 
@@ -91,13 +91,7 @@ class PreInscriptionForm(PublicFormMixin, AccountFormMixin, forms.ModelForm):
             "code_postal",
             "ville",
             "structure_telephone",
-            "civilite",
-            "nom_patronymique",
-            "nom_usuel",
-            "prenom",
-            "fonction",
-            "telephone",
-            "email",
+            *PERSON_FIELDS,  # the first gestionnaire, as an account is typed
         )
 
     def __init__(self, *args, **kwargs):

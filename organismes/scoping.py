@@ -18,14 +18,20 @@ def structures_in_scope(user) -> QuerySet:
     return StructurePartenaire.objects.none()
 
 
+def of_own_organisme(user, queryset: QuerySet) -> QuerySet:
+    """The rows of `queryset` (a model with an `organisme`) that belong to the agent's organisme;
+    all of them for a superuser, none for anyone else."""
+    if user.is_superuser:
+        return queryset
+    if user.is_agent and user.is_active:
+        return queryset.filter(organisme_id=user.organisme_id)
+    return queryset.none()
+
+
 def conventions_in_scope(user) -> QuerySet:
     from conventions.models import Convention
 
-    if user.is_superuser:
-        return Convention.objects.all()
-    if user.is_agent and user.is_active:
-        return Convention.objects.filter(organisme_id=user.organisme_id)
-    return Convention.objects.none()
+    return of_own_organisme(user, Convention.objects.all())
 
 
 class OrganismeScopedAdminMixin:

@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from accounts.models import User
+from accounts.models import User, apply_changes
 
 from .models import StructureEvent, StructurePartenaire
 
@@ -17,11 +17,7 @@ def update_coordonnees(
     """Change the structure's address and phone; returns {field: [before, after]}, which the
     structure's history keeps too."""
     structure = StructurePartenaire.objects.select_for_update().get(pk=structure.pk)
-    changes = {}
-    for name in COORDONNEES_FIELDS:
-        if name in data and data[name] != getattr(structure, name):
-            changes[name] = [getattr(structure, name), data[name]]
-            setattr(structure, name, data[name])
+    changes = apply_changes(structure, COORDONNEES_FIELDS, data)
     if changes:
         structure.save(update_fields=list(changes))
         StructureEvent.objects.create(

@@ -302,7 +302,6 @@ def walk_agent(page: Page, visit: Visit, data: Data) -> None:
     page.goto("/admin/")
     page.locator("tr.model-structurepartenaire").get_by_role("link").first.click()
     visit(page, "administration : structures")
-    page.locator("tr.model-structurepartenaire").count()  # the list is shown
     page.goto("/admin/")
     page.locator("tr.model-convention").get_by_role("link").first.click()
     visit(page, "administration : conventions")

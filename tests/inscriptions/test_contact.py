@@ -17,6 +17,11 @@ pytestmark = pytest.mark.django_db
 URL = "/contact/"
 
 
+# Session, user, two counts (filtered and total), two permission look-ups, the page, then the
+# session's savepoint, update and release.
+QUERIES_OF_THE_LIST = 10
+
+
 @pytest.fixture
 def message_data(organisme) -> dict:
     return {
@@ -118,3 +123,20 @@ def test_agents_read_only_their_organismes_messages(organisme, agent, message_da
     stranger = AgentFactory(organisme=OrganismeFactory())
     assert log_in(client, stranger.identifiant, TEST_PASSWORD)
     assert client.get(reverse(url, args=[own.pk])).status_code == 404
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_the_agents_list_of_messages_takes_the_same_number_of_queries_however_many(
+    organisme, agent, message_data, count, django_assert_num_queries
+):
+    MessageContact.objects.bulk_create(
+        MessageContact(**{**message_data, "organisme": organisme, "reference_convention": ""})
+        for _number in range(count)
+    )
+    client = Client()
+    assert log_in(client, agent.identifiant, TEST_PASSWORD)
+
+    with django_assert_num_queries(QUERIES_OF_THE_LIST):
+        response = client.get(reverse("admin:inscriptions_messagecontact_changelist"))
+
+    assert response.context["cl"].result_count == count

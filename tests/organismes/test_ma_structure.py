@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.views.techniciens import HISTORY_PAGE_SIZE
 from organismes.models import StructureEvent
 from tests.factories import (
     TEST_PASSWORD,
@@ -16,6 +17,9 @@ from tests.helpers import log_in
 pytestmark = pytest.mark.django_db
 
 URL = "/ma-structure/"
+# Session, user, convention (organisme check), structure, count and page of the history (its
+# authors joined), then the session's savepoint, update and release.
+QUERIES_OF_THE_PAGE = 9
 
 
 @pytest.fixture
@@ -120,3 +124,24 @@ def test_a_technicien_cannot_use_the_page(convention):
     assert client.post(URL, NEW_ADDRESS).status_code == 403
     convention.structure.refresh_from_db()
     assert convention.structure.adresse == "1 place de la Mairie"
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_the_page_takes_the_same_number_of_queries_however_long_the_history(
+    gestionnaire_client, gestionnaire, convention, count, django_assert_num_queries
+):
+    StructureEvent.objects.bulk_create(
+        StructureEvent(
+            structure=convention.structure,
+            kind=StructureEvent.Kind.COORDONNEES_MODIFIED,
+            by=gestionnaire,
+            details={"changes": {"ville": ["Creil", f"Ville {number}"]}},
+        )
+        for number in range(count)
+    )
+
+    with django_assert_num_queries(QUERIES_OF_THE_PAGE):
+        response = gestionnaire_client.get(URL)
+
+    assert response.status_code == 200
+    assert len(response.context["page"].object_list) == min(count, HISTORY_PAGE_SIZE)
