@@ -82,6 +82,10 @@ TEMPLATES = [
     },
 ]
 
+# Form widgets are rendered with Django's own Jinja2 copies of its widget templates (the same
+# HTML, several times faster); the pages themselves stay Django templates.
+FORM_RENDERER = "espace_partenaires.renderers.FormRenderer"
+
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
@@ -152,6 +156,8 @@ AXES_CLIENT_IP_CALLABLE = "accounts.security.client_ip"
 
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30) * 60
 SESSION_SAVE_EVERY_REQUEST = True  # the age above counts from the last request: an idle timeout
+# In the database, the expiry written again at most once a minute (accounts/sessions.py).
+SESSION_ENGINE = "accounts.sessions"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

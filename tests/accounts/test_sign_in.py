@@ -6,11 +6,15 @@ import re
 import pytest
 import time_machine
 from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.security import client_ip
+from accounts.sessions import SessionStore
 from tests.factories import (
     TEST_PASSWORD,
     AgentFactory,
@@ -232,6 +236,51 @@ def test_a_session_idle_for_more_than_30_minutes_expires(client, gestionnaire):
 
         assert response.status_code == 302
         assert response["Location"] == f"{LOGIN_URL}?next=/"
+
+
+def stored_expiry(client) -> datetime.datetime:
+    return Session.objects.get(
+        session_key=client.cookies[settings.SESSION_COOKIE_NAME].value
+    ).expire_date
+
+
+def test_a_session_is_written_again_at_most_once_a_minute(client, gestionnaire):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        assert log_in(client, "m.pichon", TEST_PASSWORD)
+        assert client.get("/", follow=True).status_code == 200
+        written = stored_expiry(client)
+
+        clock.shift(datetime.timedelta(seconds=59))
+        assert client.get("/").status_code == 200
+        assert stored_expiry(client) == written
+
+        clock.shift(datetime.timedelta(seconds=2))
+        assert client.get("/").status_code == 200
+        assert stored_expiry(client) == timezone.now() + datetime.timedelta(minutes=30)
+
+
+def test_an_unchanged_session_costs_no_write(client, gestionnaire, django_assert_num_queries):
+    assert log_in(client, "m.pichon", TEST_PASSWORD)
+    assert client.get("/", follow=True).status_code == 200
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/").status_code == 200
+
+    assert not [q for q in queries if "django_session" in q["sql"] and "UPDATE" in q["sql"]]
+    assert [q for q in queries if "django_session" in q["sql"]]  # it was read
+
+
+def test_a_changed_session_is_written_at_once():
+    store = SessionStore()
+    store["organisme_id"] = 1
+    store.create()
+    same = SessionStore(store.session_key)
+    assert same["organisme_id"] == 1
+
+    same["organisme_id"] = 2
+    same.save()
+
+    assert SessionStore(store.session_key)["organisme_id"] == 2
 
 
 def test_the_session_cookie_ends_when_the_browser_closes(client, gestionnaire):

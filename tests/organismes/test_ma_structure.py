@@ -18,8 +18,8 @@ pytestmark = pytest.mark.django_db
 
 URL = "/ma-structure/"
 # Session, user, convention (organisme check), structure, count and page of the history (its
-# authors joined), then the session's savepoint, update and release.
-QUERIES_OF_THE_PAGE = 9
+# authors joined). The session, written within the minute, is not written again.
+QUERIES_OF_THE_PAGE = 6
 
 
 @pytest.fixture
