@@ -25,7 +25,6 @@ from ..forms import (
 )
 from ..middleware import SESSION_ORGANISME_KEY
 from ..models import Invitation
-from ..selection import organisme_choices
 
 # The token leaves the address bar at once (kept in the session), so that it does not leak
 # through the Referer header or the browser history: the approach of Django's password reset.
@@ -92,7 +91,7 @@ class OrganismeSelectionView(View):
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_partner:
             raise PermissionDenied
-        choices = organisme_choices(request.user.structure)
+        choices = request.organisme_choices  # resolved by AccountPolicyMiddleware
         if not choices:
             return render(request, "accounts/organisme_none.html")
         if len(choices) == 1 and request.method == "GET":
