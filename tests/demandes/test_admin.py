@@ -691,7 +691,7 @@ def year_of_demandes(agent, convention, technicien):
 
 
 def test_indicators_of_a_convention_for_a_period(year_of_demandes, django_assert_num_queries):
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         resultats = indicators.compute(
             year_of_demandes, datetime.date(2026, 1, 1), datetime.date(2026, 3, 31)
         )
@@ -838,6 +838,23 @@ def test_closing_time_is_measured_from_sending_to_closing(agent, technicien, con
     )
 
     assert resultats.delai_median_jours == 1.5
+
+
+def test_the_median_of_an_even_number_of_closing_times_is_between_the_middle_two(
+    agent, technicien, convention
+):
+    # Sent on the 4th at 9:00 and closed 10, 1, 4 and 2 days later: 2 and 4 are in the middle.
+    for days in (10, 1, 4, 2):
+        with time_machine.travel(paris(2026, 5, 4, 9), tick=False):
+            demande = make_demande(technicien, convention)
+        with time_machine.travel(paris(2026, 5, 4 + days, 9), tick=False):
+            services.cloturer(by=agent, demande=demande, reponse="Fait.")
+
+    resultats = indicators.compute(
+        convention, datetime.date(2026, 5, 1), datetime.date(2026, 5, 31)
+    )
+
+    assert (resultats.cloturees, resultats.delai_median_jours) == (4, 3.0)
 
 
 def test_the_indicators_page_makes_as_many_queries_for_30_conventions_as_for_3(
