@@ -7,7 +7,7 @@ makes). Each page is requested through Django's test client, with production set
 off, cached templates, persistent database connection), `--requests` times after a warm-up; for
 each it prints the number of SQL queries, the median and 95th percentile of the server time,
 the time spent in SQL inside the page, and the SQL floor: the median time of the minimal raw SQL
-that fetches the same data (session read and touch, user, access check, the page's rows), run on
+that fetches the same data (session, user, access check, the page's rows), run on
 the same connection. --write-doc replaces the table of docs/performance.md; --block names the
 marked block to write (e.g. "bench-pages-before" for a measurement before a change).
 """
@@ -90,18 +90,15 @@ class Result:
 
 
 # --- The minimal SQL of each page -----------------------------------------------------------
-# What any implementation must read (and the session's idle timeout must write); %(name)s
-# parameters come from the fixture below.
+# What any implementation must read; %(name)s parameters come from the fixture below. The
+# session's idle timeout writes the session row at most once a minute (accounts/sessions.py),
+# not once per page: no write is part of a page's floor.
 
 SESSION = (
     "SELECT session_data FROM django_session WHERE session_key = %(session)s "
     "AND expire_date > now()",
     "SELECT u.*, s.nom FROM accounts_user u LEFT JOIN organismes_structurepartenaire s "
     "ON s.id = u.structure_id WHERE u.id = %(user)s",
-)
-TOUCH = (
-    "UPDATE django_session SET expire_date = now() + interval '30 minutes' "
-    "WHERE session_key = %(session)s",
 )
 ACCESS = (
     "SELECT c.id, c.date_debut, c.date_fin, c.max_techniciens, c.habilitee, o.id, o.nom "
@@ -134,7 +131,6 @@ def history_floor(where: str = "", offset: str = "0") -> tuple[str, ...]:
         f"SELECT count(*) FROM demandes_demande d WHERE {scope}",  # noqa: S608
         "SELECT id, code, libelle FROM conventions_offre ORDER BY ordre",  # the filter's choices
         *OFFRES_OF_CONVENTION,  # may a new demande be made?
-        *TOUCH,
     )
 
 
@@ -145,7 +141,7 @@ SEARCH = (
 FILTERS = " AND d.statut = 'cloturee' AND d.offre_id = %(offre)s AND NOT d.urgent"
 
 FLOORS = {
-    "selection": (*PORTAL, *TOUCH),
+    "selection": PORTAL,
     "accounts": (
         *PORTAL,
         "SELECT count(*) FROM accounts_user WHERE structure_id = %(structure)s "
@@ -154,7 +150,6 @@ FLOORS = {
         "fonction, email, is_active, password FROM accounts_user "
         "WHERE structure_id = %(structure)s AND role = 'technicien' ORDER BY is_active DESC, "
         "coalesce(nullif(nom_usuel, ''), nom_patronymique), prenom, id LIMIT 50",
-        *TOUCH,
     ),
     "history": history_floor(),
     "history_deep": history_floor(offset="%(offset)s"),
@@ -172,9 +167,8 @@ FLOORS = {
         "ORDER BY e.at, e.id",
         "SELECT p.id, p.nom, p.evenement_id FROM demandes_piecejointe p "
         "WHERE p.demande_id = %(demande)s",
-        *TOUCH,
     ),
-    "create": (*PORTAL, *OFFRES_OF_CONVENTION, *TOUCH),
+    "create": (*PORTAL, *OFFRES_OF_CONVENTION),
     "admin_changelist": (
         *SESSION,
         "SELECT d.id, d.reference, d.urgent, d.categorie_urgence, d.statut, d.motif, d.nom, "
@@ -188,7 +182,6 @@ FLOORS = {
         "SELECT DISTINCT s.id, s.nom FROM organismes_structurepartenaire s "
         "JOIN conventions_convention c ON c.structure_id = s.id "
         "WHERE c.organisme_id = %(organisme)s ORDER BY s.nom, s.id",
-        *TOUCH,
     ),
     "admin_indicators": (
         *SESSION,
@@ -209,7 +202,6 @@ FLOORS = {
         "SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY closed_at - created_at) "
         "FROM demandes_demande WHERE convention_id = %(convention)s "
         "AND created_at >= %(du)s AND created_at < %(au)s AND statut = 'cloturee'",
-        *TOUCH,
     ),
 }
 
