@@ -83,11 +83,12 @@ def demande_create(request: HttpRequest, offre_code: str) -> HttpResponse:
 
 
 class KeysFirstPaginator(Paginator):
-    """Counts and pages through the primary keys, then reads the page's rows by key.
+    """Counts and pages through the primary keys, then reads the page's rows by those keys.
 
     The count and the OFFSET of a deep page (page 1,000 of a big structure's history) then run
-    on the history index alone, not on tens of thousands of table rows; the 20 rows shown and
-    their offer and author come in one more query, whatever the page.
+    on the history index alone, not on tens of thousands of table rows: the page's keys are a
+    subquery (`pk IN (SELECT pk … LIMIT 20 OFFSET …)`), and only those 20 rows, with their offer
+    and author, are read from the table, in the same query.
     """
 
     def __init__(self, object_list, per_page):
@@ -96,9 +97,7 @@ class KeysFirstPaginator(Paginator):
 
     def page(self, number):
         page = super().page(number)
-        keys = list(page.object_list)
-        by_key = self.rows.order_by().in_bulk(keys)
-        page.object_list = [by_key[key] for key in keys]
+        page.object_list = list(self.rows.filter(pk__in=page.object_list))
         return page
 
 
