@@ -52,7 +52,7 @@ from conventions.models import Convention  # noqa: E402
 from demandes import catalogue  # noqa: E402
 from demandes.forms import DemandeFilterForm  # noqa: E402
 from demandes.models import Demande  # noqa: E402
-from demandes.views import LIST_PAGE_SIZE  # noqa: E402
+from demandes.views import LIST_PAGE_SIZE, KeysFirstPaginator  # noqa: E402
 
 DOC = ROOT / "docs" / "performance.md"
 
@@ -114,21 +114,25 @@ OFFRES_OF_CONVENTION = (
 PORTAL = SESSION + ACCESS
 
 
-def history_floor(where: str = "", offset: str = "0") -> tuple[str, ...]:
+def history_floor(where: str = "", offset: str = "0", one_pass: bool = False) -> tuple[str, ...]:
     """The page's keys from the history index (the OFFSET of a deep page skips index entries,
-    not rows), then those rows with their offer and author, in one statement; the count."""
+    not rows), then those rows with their offer and author, in one statement; the count. With
+    one_pass (a search, whose filter is costly), the total comes with the keys instead: still
+    one statement, the filter evaluated once."""
     # Built from this module's constants only, never from input.
     scope = "d.structure_id = %(structure)s AND d.organisme_id = %(organisme)s" + where
+    total = ", count(*) OVER () AS total" if one_pass else ""
+    count = () if one_pass else (f"SELECT count(*) FROM demandes_demande d WHERE {scope}",)  # noqa: S608
     return (
         *PORTAL,
         "SELECT d.id, d.reference, d.created_at, d.nom, d.prenom, d.date_naissance, d.motif, "  # noqa: S608
         "d.statut, d.urgent, o.code, o.libelle, u.prenom, u.nom_usuel, u.nom_patronymique "
-        f"FROM (SELECT d.id FROM demandes_demande d WHERE {scope} "
+        f"FROM (SELECT d.id{total} FROM demandes_demande d WHERE {scope} "
         f"ORDER BY d.created_at DESC, d.id DESC LIMIT {LIST_PAGE_SIZE} OFFSET {offset}) page "
         "JOIN demandes_demande d ON d.id = page.id "
         "JOIN conventions_offre o ON o.id = d.offre_id "
         "LEFT JOIN accounts_user u ON u.id = d.auteur_id ORDER BY d.created_at DESC, d.id DESC",
-        f"SELECT count(*) FROM demandes_demande d WHERE {scope}",  # noqa: S608
+        *count,
         "SELECT id, code, libelle FROM conventions_offre ORDER BY ordre",  # the filter's choices
         *OFFRES_OF_CONVENTION,  # may a new demande be made?
     )
@@ -154,7 +158,7 @@ FLOORS = {
     "history": history_floor(),
     "history_deep": history_floor(offset="%(offset)s"),
     "history_filters": history_floor(FILTERS),
-    "history_search": history_floor(SEARCH),
+    "history_search": history_floor(SEARCH, one_pass=True),
     "detail": (
         *PORTAL,
         "SELECT d.*, o.code, o.libelle, g.nom, u.prenom, u.nom_usuel, u.nom_patronymique "
@@ -381,14 +385,16 @@ def measure(key: str, label: str, user: User, url: str, data: dict, requests: in
 
 
 def explain_search(data: dict) -> str:
-    """The plan of the history's search by name, as the view runs it."""
+    """The plan of the history's search by name, as the view runs it: the page's keys and the
+    total, in one pass (the 20 rows are then read by key)."""
     form = DemandeFilterForm({"q": data["nom"]})
     demandes = form.filter(
         Demande.objects.filter(structure_id=data["structure"], organisme_id=data["organisme"])
         .select_related("offre", "auteur")
         .order_by("-created_at", "-pk")
-    )[:LIST_PAGE_SIZE]
-    return demandes.explain(analyze=True)
+    )
+    paginator = KeysFirstPaginator(demandes, LIST_PAGE_SIZE, one_pass=form.searches)
+    return paginator.keys_with_total(1).explain(analyze=True)
 
 
 # --- Output ---------------------------------------------------------------------------------

@@ -227,6 +227,14 @@ class DemandeFilterForm(forms.Form):
             self.add_error("au", _("La date de fin doit suivre la date de début."))
         return cleaned
 
+    @property
+    def searches(self) -> bool:
+        """A search by name or reference is asked for (and valid): the costly filter."""
+        if not self.is_bound:
+            return False
+        self.is_valid()
+        return "q" not in self.errors and bool(self.cleaned_data.get("q", "").split())
+
     def filter(self, demandes: QuerySet) -> QuerySet:
         if not self.is_bound:
             return demandes

@@ -7,6 +7,7 @@ found (404). The organisme and its convention come from the middleware (request.
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Count, Window
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -83,17 +84,45 @@ def demande_create(request: HttpRequest, offre_code: str) -> HttpResponse:
 
 
 class KeysFirstPaginator(Paginator):
-    """Counts and pages through the primary keys, then reads the page's rows by those keys.
+    """Pages through the primary keys, then reads the page's rows by those keys.
 
-    The count and the OFFSET of a deep page (page 1,000 of a big structure's history) then run
-    on the history index alone, not on tens of thousands of table rows: the page's keys are a
-    subquery (`pk IN (SELECT pk … LIMIT 20 OFFSET …)`), and only those 20 rows, with their offer
-    and author, are read from the table, in the same query.
+    The count and the OFFSET of a deep page (page 1,000 of a big structure's history) run on the
+    history index alone, not on tens of thousands of table rows; then only the page's 20 rows,
+    with their offer and author, are read from the table, their keys a subquery
+    (`pk IN (SELECT pk … LIMIT 20 OFFSET …)`). Two queries, whatever the page.
+
+    With `one_pass`, for a costly filter (a search by name), the page's keys come with the total
+    (`COUNT(*) OVER ()`), so that the filter is evaluated once, not once for the count and again
+    for the page; measured slower than a plain count on an index, so not the default.
     """
 
-    def __init__(self, object_list, per_page):
+    def __init__(self, object_list, per_page, one_pass: bool = False):
         self.rows = object_list
+        self.one_pass = one_pass
         super().__init__(object_list.values_list("pk", flat=True), per_page)
+
+    def get_page(self, number):
+        """The page asked for; the first for a wrong number, the last past the end."""
+        if not self.one_pass:
+            return super().get_page(number)
+        try:
+            number = max(1, int(number))
+        except (TypeError, ValueError):
+            number = 1
+        keys_and_total = list(self.keys_with_total(number))
+        if not keys_and_total and number > 1:
+            return super().get_page(number)  # past the end: counted, then the last page
+        self.count = keys_and_total[0][1] if keys_and_total else 0
+        keys = [key for key, _total in keys_and_total]
+        by_key = self.rows.order_by().in_bulk(keys)
+        return self._get_page([by_key[key] for key in keys], number, self)
+
+    def keys_with_total(self, number: int):
+        """(pk, total) of the page's rows: the total repeated on each, none past the end."""
+        start = (number - 1) * self.per_page
+        return self.rows.annotate(total=Window(Count("pk"))).values_list("pk", "total")[
+            start : start + self.per_page
+        ]
 
     def page(self, number):
         page = super().page(number)
@@ -110,7 +139,9 @@ def demande_list(request: HttpRequest) -> HttpResponse:
         .select_related("offre", "auteur")
         .order_by("-created_at", "-pk")
     )
-    paginator = KeysFirstPaginator(filters.filter(demandes), LIST_PAGE_SIZE)
+    paginator = KeysFirstPaginator(
+        filters.filter(demandes), LIST_PAGE_SIZE, one_pass=filters.searches
+    )
     page = paginator.get_page(request.GET.get("page"))
     can_create = request.convention.is_en_cours and bool(
         services.offres_for(request.user, request.convention)

@@ -6,6 +6,7 @@ with the selected organisme), a demande's page with its timeline, and the answer
 import datetime
 import html
 import itertools
+import math
 import re
 import struct
 import zlib
@@ -24,6 +25,7 @@ from conventions.models import Offre
 from demandes import services
 from demandes.models import Demande, Evenement, PieceJointe, Statut
 from demandes.validators import contains_nir
+from demandes.views import LIST_PAGE_SIZE
 from tests.factories import (
     AgentFactory,
     ConventionFactory,
@@ -721,10 +723,36 @@ def test_the_history_is_paginated_by_20_and_keeps_the_filters(convention, techni
     assert 'href="?statut=en_cours&amp;page=2"' in third.content.decode()
 
 
+@pytest.mark.parametrize("search", [{}, {"q": "nom"}], ids=["list", "search"])
+def test_a_page_past_the_end_shows_the_last_and_a_wrong_number_the_first(
+    convention, technicien, client_t, search
+):
+    demandes = make_demandes(convention, technicien, 25)
+
+    second = client_t.get(LIST_URL, {**search, "page": 2})
+    past_the_end = client_t.get(LIST_URL, {**search, "page": 7})
+    wrong = client_t.get(LIST_URL, {**search, "page": "dernière"})
+
+    assert references_in(second) == [d.reference for d in demandes[20:]]
+    assert references_in(past_the_end) == [d.reference for d in demandes[20:]]
+    assert "Page 2 sur 2" in page_text(past_the_end)
+    assert references_in(wrong) == [d.reference for d in demandes[:20]]
+    assert "25 demandes" in page_text(wrong)
+
+
+def test_a_search_with_no_result_shows_an_empty_first_page(convention, technicien, client_t):
+    make_demandes(convention, technicien, 3)
+
+    response = client_t.get(LIST_URL, {"q": "personne", "page": 2})
+
+    assert references_in(response) == []
+    assert "0 demande" in page_text(response)
+
+
 # Every page of bench/pages.py: history (first page, last page, filters, search), detail, form.
 PAGES = {
     "list": LIST_URL,
-    "deep": f"{LIST_URL}?page=last",
+    "deep": f"{LIST_URL}?page={{last}}",
     "filters": f"{LIST_URL}?statut=envoyee&offre=etude-dossier&urgent=non&du=2020-01-01",
     "search": f"{LIST_URL}?q=NOM1",
     "create": create_url("rendez-vous"),
@@ -765,6 +793,8 @@ def test_pages_make_the_same_number_of_queries_with_5_and_100_demandes(page):
         )
         client = logged_in(technicien)
         url = PAGES.get(page) or reverse("demandes:detail", args=[demande.pk])
+        listed = Demande.objects.filter(convention=convention).count()
+        url = url.format(last=math.ceil(listed / LIST_PAGE_SIZE))  # the deep page: the last
         client.get(url)
         with CaptureQueriesContext(connection) as context:
             response = client.get(url)
