@@ -4,8 +4,9 @@
 
 Run after `manage.py seed_scale` (the data is read, never changed, except the sessions it
 makes). Each page is requested through Django's test client, with production settings (DEBUG
-off, cached templates, persistent database connection), `--requests` times after a warm-up; for
-each it prints the number of SQL queries, the median and 95th percentile of the server time,
+off, cached templates, persistent database connection), `--requests` times after a warm-up, in
+`--rounds` rounds where every page takes its turn (so that a noisy minute on a shared machine
+weighs on all pages alike); for each it prints the number of SQL queries, the median and 95th percentile of the server time,
 the time spent in SQL inside the page, and the SQL floor: the median time of the minimal raw SQL
 that fetches the same data (session, user, access check, the page's rows), run on
 the same connection. --write-doc replaces the table of docs/performance.md; --block names the
@@ -339,12 +340,32 @@ def check(response, url: str) -> None:
         raise RuntimeError(f"{url}: {response.status_code} {response.get('Location', '')}")
 
 
-def measure(key: str, label: str, user: User, url: str, data: dict, requests: int) -> Result:
+@dataclass
+class Page:
+    """A page measured in rounds: its client, logged in once, warmed up once."""
+
+    key: str
+    url: str
+    user: User
+    session: str
+    client: Client
+    result: Result
+
+
+def prepare(key: str, label: str, user: User, url: str, data: dict) -> Page:
     organisme = data["organisme"] if user in (data["technicien"], data["gestionnaire"]) else None
     session = session_for(user, organisme)
     client = Client()
     client.cookies[settings.SESSION_COOKIE_NAME] = session
+    for _ in range(5):  # warm-up: templates, connection, caches
+        check(client.get(url), url)
     result = Result(label, url, portal=not key.startswith("admin"))
+    return Page(key, url, user, session, client, result)
+
+
+def measure(page: Page, data: dict, requests: int) -> None:
+    """`requests` more requests of the page and of its floor, added to its result."""
+    client, url, result = page.client, page.url, page.result
     queries = []
     sql = [0.0]
 
@@ -356,9 +377,6 @@ def measure(key: str, label: str, user: User, url: str, data: dict, requests: in
             sql[0] += time.perf_counter() - started
             queries.append(sql_text)
 
-    for _ in range(5):  # warm-up: templates, connection, caches
-        response = client.get(url)
-        check(response, url)
     for _ in range(requests):
         queries.clear()
         sql[0] = 0.0
@@ -370,18 +388,17 @@ def measure(key: str, label: str, user: User, url: str, data: dict, requests: in
         result.sql_times.append(sql[0])
     result.queries = len(queries)
 
-    params = {**data, "session": session, "user": user.pk}
-    statements = FLOORS[key]
+    params = {**data, "session": page.session, "user": page.user.pk}
+    statements = FLOORS[page.key]
     with connection.cursor() as cursor:
-        for _ in range(5 + requests):
+        for attempt in range(2 + requests):
             started = time.perf_counter()
             for statement in statements:
                 cursor.execute(statement, params)
                 if cursor.description:
                     cursor.fetchall()
-            result.floor_times.append(time.perf_counter() - started)
-        result.floor_times = result.floor_times[5:]
-    return result
+            if attempt >= 2:  # the first two warm the floor's statements up
+                result.floor_times.append(time.perf_counter() - started)
 
 
 def explain_search(data: dict) -> str:
@@ -426,7 +443,8 @@ def write_doc(block: str, lines: list[str]) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=200, help="per page, in all")
+    parser.add_argument("--rounds", type=int, default=5, help="pages measured in turn, this often")
     parser.add_argument("--only", help="measure only the pages whose key contains this")
     parser.add_argument("--write-doc", action="store_true", help="update docs/performance.md")
     parser.add_argument("--block", default="bench-pages")
@@ -446,14 +464,20 @@ def main(argv=None) -> int:
         f"Structure {data['structure']} with organisme {data['organisme']}: {data['count']} "
         f"demandes ({data['last_page']} pages); {Demande.objects.count()} demandes in all."
     )
-    results = []
-    for key, label, user, url in pages(data):
-        if args.only and args.only not in key:
-            continue
-        result = measure(key, label, user, url, data, args.requests)
-        results.append(result)
+    measured = [
+        prepare(key, label, user, url, data)
+        for key, label, user, url in pages(data)
+        if not args.only or args.only in key
+    ]
+    # Round after round, every page in turn: on a shared machine, a noisy minute then weighs on
+    # every page alike instead of on the one measured at that moment.
+    for _ in range(args.rounds):
+        for page in measured:
+            measure(page, data, math.ceil(args.requests / args.rounds))
+    results = [page.result for page in measured]
+    for result in results:
         print(
-            f"  {label:<48} {result.queries:3d} q  median {result.median:6.1f} ms  "
+            f"  {result.page:<48} {result.queries:3d} q  median {result.median:6.1f} ms  "
             f"p95 {result.p95:6.1f} ms  SQL {result.sql:5.1f} ms  floor {result.floor:5.1f} ms",
             flush=True,
         )
