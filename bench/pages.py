@@ -6,11 +6,12 @@ Run after `manage.py seed_scale` (the data is read, never changed, except the se
 makes). Each page is requested through Django's test client, with production settings (DEBUG
 off, cached templates, persistent database connection), `--requests` times after a warm-up, in
 `--rounds` rounds where every page takes its turn (so that a noisy minute on a shared machine
-weighs on all pages alike); for each it prints the number of SQL queries, the median and 95th percentile of the server time,
-the time spent in SQL inside the page, and the SQL floor: the median time of the minimal raw SQL
-that fetches the same data (session, user, access check, the page's rows), run on
-the same connection. --write-doc replaces the table of docs/performance.md; --block names the
-marked block to write (e.g. "bench-pages-before" for a measurement before a change).
+weighs on all pages alike). For each it prints the number of SQL queries, the median and 95th
+percentile of the server time, the time spent in SQL inside the page, and the SQL floor: the
+median time of the minimal raw SQL that fetches the same data (session, user, access check, the
+page's rows), run on the same connection. --write-doc replaces the table of
+docs/performance.md; --block names the marked block to write (e.g. "bench-pages-before" for a
+measurement before a change).
 """
 
 import argparse
