@@ -6,10 +6,11 @@ Run after `manage.py seed_scale`. The script makes sessions for a few hundred se
 and agents (bench/sessions.py: in the session store, no password checked, so django-axes is not
 involved), writes the mix of requests below into a Lua script for wrk, starts gunicorn on
 127.0.0.1 with production settings (DEBUG off, no HTTPS redirect, persistent connections),
-runs wrk for --duration seconds, stops gunicorn and prints requests per second, p50/p95/p99 and
-the errors (non-2xx answers and socket errors). Everything stops by itself. wrk comes from
-Debian (`apt-get install wrk`): written in C, it leaves the two cores to gunicorn and PostgreSQL,
-which a Python load generator would not.
+runs wrk for --duration seconds, stops gunicorn and prints requests per second, p50/p95/p99,
+the errors (non-2xx answers and socket errors) and the processor time per request spent in
+Django (gunicorn's processes) and in PostgreSQL (its processes), read from /proc. Everything
+stops by itself. wrk comes from Debian (`apt-get install wrk`): written in C, it leaves the two
+cores to gunicorn and PostgreSQL, which a Python load generator would not.
 """
 
 import argparse
@@ -173,6 +174,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def processes() -> dict[int, tuple[int, str]]:
+    """pid: (parent pid, command name) of every process, from /proc (Linux)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # ended meanwhile
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            found[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), name)
+    return found
+
+
+def cpu_seconds(pids: set[int]) -> float:
+    """Processor time (user and system) these processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def django_and_postgres(gunicorn_pid: int) -> tuple[set[int], set[int]]:
+    """gunicorn's master and workers; PostgreSQL's processes (its backends among them)."""
+    found = processes()
+    django = {gunicorn_pid} | {pid for pid, (parent, _) in found.items() if parent == gunicorn_pid}
+    return django, {pid for pid, (_, name) in found.items() if name.startswith("postgres")}
+
+
 def wait_until_up(port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -226,6 +260,9 @@ def main(argv=None) -> int:
             timeout=30,
         )
         started = timezone.localtime()
+        # Where the processor time goes: Django (gunicorn) or PostgreSQL, per request.
+        django, postgres = django_and_postgres(gunicorn.pid)
+        cpu_before = cpu_seconds(django), cpu_seconds(postgres)
         output = subprocess.run(  # noqa: S603
             [  # noqa: S607
                 "wrk",
@@ -242,6 +279,7 @@ def main(argv=None) -> int:
             check=True,
             timeout=args.duration + 60,
         ).stdout
+        cpu = cpu_seconds(django) - cpu_before[0], cpu_seconds(postgres) - cpu_before[1]
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=30)
@@ -250,9 +288,11 @@ def main(argv=None) -> int:
     figures = json.loads(output.split("RESULT ", 1)[1].splitlines()[0])
     rate = figures["requests"] / figures["seconds"]
     errors = figures["status_errors"] + figures["socket_errors"]
+    django_ms, postgres_ms = (seconds / figures["requests"] * 1000 for seconds in cpu)
     print(
         f"{rate:.0f} req/s, p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms, "
-        f"p99 {figures['p99']:.1f} ms, {errors} errors over {figures['requests']} requests"
+        f"p99 {figures['p99']:.1f} ms, {errors} errors over {figures['requests']} requests; "
+        f"processor per request: Django {django_ms:.1f} ms, PostgreSQL {postgres_ms:.1f} ms"
     )
     if args.write_doc:
         write_doc(
@@ -264,10 +304,12 @@ def main(argv=None) -> int:
                 + ", ".join(f"{kind} {weight} %" for kind, weight in MIX)
                 + ".",
                 "",
-                "| Requêtes/s | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) | Requêtes | Erreurs |",
-                "|---:|---:|---:|---:|---:|---:|---:|",
+                "| Requêtes/s | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) | Requêtes | Erreurs "
+                "| Processeur par requête : Django / PostgreSQL (ms) |",
+                "|---:|---:|---:|---:|---:|---:|---:|---:|",
                 f"| {rate:.0f} | {figures['p50']:.1f} | {figures['p95']:.1f} | "
-                f"{figures['p99']:.1f} | {figures['max']:.1f} | {figures['requests']} | {errors} |",
+                f"{figures['p99']:.1f} | {figures['max']:.1f} | {figures['requests']} | {errors} "
+                f"| {django_ms:.1f} / {postgres_ms:.1f} |",
             ],
         )
     return 0 if errors == 0 else 1
