@@ -102,16 +102,16 @@ class KeysFirstPaginator(Paginator):
         super().__init__(object_list.values_list("pk", flat=True), per_page)
 
     def get_page(self, number):
-        """The page asked for; the first for a wrong number, the last past the end."""
+        """As Paginator.get_page: the first page for a wrong number, the last out of range."""
         if not self.one_pass:
             return super().get_page(number)
         try:
-            number = max(1, int(number))
+            number = int(number)
         except (TypeError, ValueError):
             number = 1
-        keys_and_total = list(self.keys_with_total(number))
-        if not keys_and_total and number > 1:
-            return super().get_page(number)  # past the end: counted, then the last page
+        keys_and_total = list(self.keys_with_total(number)) if number >= 1 else []
+        if not keys_and_total and number != 1:
+            return super().get_page(number)  # out of range: counted, then the last page
         self.count = keys_and_total[0][1] if keys_and_total else 0
         keys = [key for key, _total in keys_and_total]
         by_key = self.rows.order_by().in_bulk(keys)

@@ -724,17 +724,19 @@ def test_the_history_is_paginated_by_20_and_keeps_the_filters(convention, techni
 
 
 @pytest.mark.parametrize("search", [{}, {"q": "nom"}], ids=["list", "search"])
-def test_a_page_past_the_end_shows_the_last_and_a_wrong_number_the_first(
+def test_a_page_out_of_range_shows_the_last_and_a_wrong_number_the_first(
     convention, technicien, client_t, search
 ):
     demandes = make_demandes(convention, technicien, 25)
 
     second = client_t.get(LIST_URL, {**search, "page": 2})
     past_the_end = client_t.get(LIST_URL, {**search, "page": 7})
+    before_the_start = client_t.get(LIST_URL, {**search, "page": 0})
     wrong = client_t.get(LIST_URL, {**search, "page": "dernière"})
 
     assert references_in(second) == [d.reference for d in demandes[20:]]
     assert references_in(past_the_end) == [d.reference for d in demandes[20:]]
+    assert references_in(before_the_start) == [d.reference for d in demandes[20:]]  # as Django
     assert "Page 2 sur 2" in page_text(past_the_end)
     assert references_in(wrong) == [d.reference for d in demandes[:20]]
     assert "25 demandes" in page_text(wrong)
