@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import (
     Case,
@@ -33,7 +34,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from conventions.models import Convention
-from espace_partenaires.jobs import JobReport, for_each_locked_batch, run_job
+from espace_partenaires.jobs import JobReport, delete_in_batches, for_each_locked_batch, run_job
 from espace_partenaires.months import months_before
 from notifications.services import EmailToSend, schedule_emails
 from organismes.models import Organisme, StructureEvent, StructurePartenaire
@@ -371,3 +372,28 @@ def _remind_batch(accounts: list[User]) -> None:
     logger.info(
         "remind_password_expiry: reminders for accounts %s", [account.pk for account in accounts]
     )
+
+
+# --- Expired sessions -------------------------------------------------------------------------
+
+
+@dataclass
+class SessionPurgeReport(JobReport):
+    deleted: int = 0
+
+
+def purge_expired_sessions(
+    *, dry_run: bool = False, batch_size: int = BATCH_SIZE
+) -> SessionPurgeReport:
+    """Delete the sessions past their idle timeout: Django never deletes them itself, and each
+    log-in adds one (its row keeps the account's id until then)."""
+
+    def job() -> SessionPurgeReport:
+        report = SessionPurgeReport(dry_run=dry_run)
+        expired = Session.objects.filter(expire_date__lt=timezone.now())
+        report.deleted = delete_in_batches(expired, batch_size)
+        return report
+
+    report = run_job(job, dry_run=dry_run)
+    logger.info("purge_expired_sessions: %s", report)
+    return report

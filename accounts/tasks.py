@@ -64,6 +64,11 @@ def remind_password_expiry() -> dict:
     return jobs.remind_password_expiry().as_dict()
 
 
+@shared_task(name="accounts.tasks.purge_expired_sessions")
+def purge_expired_sessions() -> dict:
+    return jobs.purge_expired_sessions().as_dict()
+
+
 @shared_task
 def purge_expired_invitations() -> int:
     deleted = services.purge_expired_invitations()

@@ -50,6 +50,10 @@ DAILY_JOBS = {
         "inscriptions.tasks.purge_inscriptions",
         "JOB_TIME_PURGE_INSCRIPTIONS",
     ),
+    "purge-expired-sessions": (
+        "accounts.tasks.purge_expired_sessions",
+        "JOB_TIME_PURGE_SESSIONS",
+    ),
 }
 
 

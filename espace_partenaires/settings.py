@@ -352,6 +352,7 @@ JOB_TIME_PURGE_ACCOUNTS = env.str("JOB_TIME_PURGE_ACCOUNTS", default="02:00")
 JOB_TIME_PASSWORD_REMINDER = env.str("JOB_TIME_PASSWORD_REMINDER", default="07:30")
 JOB_TIME_PURGE_EMAIL_LOG = env.str("JOB_TIME_PURGE_EMAIL_LOG", default="03:30")
 JOB_TIME_PURGE_INSCRIPTIONS = env.str("JOB_TIME_PURGE_INSCRIPTIONS", default="03:45")
+JOB_TIME_PURGE_SESSIONS = env.str("JOB_TIME_PURGE_SESSIONS", default="04:00")
 # Days before a password expires when its owner is reminded (once per password).
 PASSWORD_EXPIRY_REMINDER_DAYS = env.int("PASSWORD_EXPIRY_REMINDER_DAYS", default=15)
 # Months the sent-e-mail log is kept.

@@ -2,6 +2,7 @@ import datetime
 import zoneinfo
 
 import pytest
+from django.contrib.sessions.models import Session
 
 from accounts.models import AccountEvent, Invitation, User
 from conventions.models import Convention
@@ -39,6 +40,7 @@ def snapshot() -> dict:
             PreInscription.objects.order_by("pk").values_list("pk", "statut", "gestionnaire_id")
         ),
         "messages_contact": list(MessageContact.objects.order_by("pk").values_list("pk")),
+        "sessions": list(Session.objects.order_by("pk").values_list("pk", "expire_date")),
     }
 
 

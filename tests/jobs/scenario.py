@@ -2,6 +2,7 @@
 
 import datetime
 
+from accounts.sessions import SessionStore
 from inscriptions.models import Statut
 from notifications.models import SentEmail
 from tests.factories import (
@@ -26,7 +27,9 @@ def build(now) -> dict:
     # Older than their retention: a contact message and a pré-inscription refused at once.
     MessageContactFactory()
     PreInscriptionFactory(statut=Statut.REFUSEE, decided_at=paris(2024, 1, 5, 9, 0))
+    SessionStore().create()  # left idle long ago: expired
     now(*MOMENT)
+    SessionStore().create()  # in use now
     organisme = OrganismeFactory(nom="CPAM DE L'OISE", delai_purge_mois=6)
     # Its only convention ended yesterday: its two accounts are inactivated.
     ended = ConventionFactory(

@@ -40,7 +40,7 @@ def test_each_entry_runs_daily_at_its_setting_time():
         assert schedule[entry]["schedule"] == crontab(hour=hour, minute=minute)
 
 
-def test_the_seven_jobs_are_scheduled():
+def test_the_eight_jobs_are_scheduled():
     assert {entry["task"] for entry in app.conf.beat_schedule.values()} == {
         "accounts.tasks.end_conventions",
         "accounts.tasks.purge_inactive_accounts",
@@ -49,4 +49,5 @@ def test_the_seven_jobs_are_scheduled():
         "conventions.tasks.warn_convention_ends",
         "notifications.tasks.purge_sent_email_log",
         "inscriptions.tasks.purge_inscriptions",
+        "accounts.tasks.purge_expired_sessions",
     }

@@ -6,7 +6,12 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
-from accounts.jobs import end_conventions, purge_inactive_accounts, remind_password_expiry
+from accounts.jobs import (
+    end_conventions,
+    purge_expired_sessions,
+    purge_inactive_accounts,
+    remind_password_expiry,
+)
 from conventions.jobs import warn_convention_ends
 from inscriptions.jobs import purge_inscriptions
 from notifications.jobs import purge_sent_email_log
@@ -23,6 +28,7 @@ JOBS = {
     "remind_password_expiry": (remind_password_expiry, "reminders : 1"),
     "purge_sent_email_log": (purge_sent_email_log, "deleted : 1"),
     "purge_inscriptions": (purge_inscriptions, "preinscriptions_decided : 1"),
+    "purge_expired_sessions": (purge_expired_sessions, "deleted : 1"),
 }
 
 
@@ -84,6 +90,7 @@ def test_all_jobs_in_their_daily_order_then_again(world, on_commit):
         purge_inactive_accounts,
         purge_sent_email_log,
         purge_inscriptions,
+        purge_expired_sessions,
         warn_convention_ends,
         remind_password_expiry,
     )
