@@ -44,10 +44,10 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from bench import dataset  # noqa: E402
+from bench.doc import write_doc  # noqa: E402
 from espace_partenaires.celery import app as celery_app  # noqa: E402
 from notifications.models import SentEmail  # noqa: E402
 
-DOC = ROOT / "docs" / "performance.md"
 # The jobs' own volume (figures of docs/performance.md, "Tâches planifiées"); --national runs
 # them on the data of `manage.py seed_scale` instead.
 JOBS_VOLUME = dataset.Volume(structures=10_000, accounts=100_000, demandes=100_000)
@@ -222,16 +222,13 @@ def table(measures: list[Measure], jobs: bool) -> list[str]:
     return lines
 
 
-MARKERS = ("<!-- bench:begin -->", "<!-- bench:end -->")
-NATIONAL_MARKERS = ("<!-- bench-jobs-national:begin -->", "<!-- bench-jobs-national:end -->")
+BLOCK, NATIONAL_BLOCK = "bench", "bench-jobs-national"
 
 
-def write_doc(
-    info, counts, generation, job_measures, missing, before, after, command: str, markers
+def write_results(
+    info, counts, generation, job_measures, missing, before, after, command: str, block: str
 ) -> None:
-    begin, end_marker = markers
     lines = [
-        begin,
         f"Mesuré le {timezone.localtime():%d/%m/%Y à %H:%M} avec `{command}`.",
         "",
         "**Machine** : " + " ; ".join(f"{k} : {v}" for k, v in info.items()) + ".",
@@ -264,11 +261,7 @@ def write_doc(
             + ", ".join(f"`{name}`" for name in missing)
             + ".",
         ]
-    lines.append(end_marker)
-    text = DOC.read_text()
-    start, end = text.index(begin), text.index(end_marker) + len(end_marker)
-    DOC.write_text(text[:start] + "\n".join(lines) + text[end:])
-    print(f"\n{DOC.relative_to(ROOT)} updated.")
+    write_doc(block, lines)
 
 
 # --- Main -----------------------------------------------------------------------------------
@@ -359,9 +352,9 @@ def main(argv=None) -> int:
         elif args.accounts != JOBS_VOLUME.accounts:
             command += f" --accounts {args.accounts}"
         command += " --write-doc"
-        markers = NATIONAL_MARKERS if args.national else MARKERS
-        write_doc(
-            machine(), counts, generation, job_measures, missing, before, after, command, markers
+        block = NATIONAL_BLOCK if args.national else BLOCK
+        write_results(
+            machine(), counts, generation, job_measures, missing, before, after, command, block
         )
     return 0
 

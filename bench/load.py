@@ -51,7 +51,7 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Role, User  # noqa: E402
 from accounts.selection import organisme_choices  # noqa: E402
-from bench.pages import write_doc  # noqa: E402
+from bench.doc import write_doc  # noqa: E402
 from bench.sessions import session_for, usable_partners  # noqa: E402
 from demandes import catalogue  # noqa: E402
 from demandes.models import Demande  # noqa: E402

@@ -49,14 +49,13 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Role, User  # noqa: E402
+from bench.doc import write_doc  # noqa: E402
 from bench.sessions import session_for, usable_partners  # noqa: E402
 from conventions.models import Convention  # noqa: E402
 from demandes import catalogue  # noqa: E402
 from demandes.forms import DemandeFilterForm  # noqa: E402
 from demandes.models import Demande  # noqa: E402
 from demandes.views import LIST_PAGE_SIZE, KeysFirstPaginator  # noqa: E402
-
-DOC = ROOT / "docs" / "performance.md"
 
 
 @dataclass
@@ -430,16 +429,6 @@ def table(results: list[Result]) -> list[str]:
             f"| {r.floor:.1f} | {r.median / r.floor:.1f} |"
         )
     return lines
-
-
-def write_doc(block: str, lines: list[str]) -> None:
-    begin, end = f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
-    text = DOC.read_text()
-    if begin not in text:
-        raise SystemExit(f"{DOC}: no {begin} … {end} block to replace.")
-    start, stop = text.index(begin), text.index(end) + len(end)
-    DOC.write_text(text[:start] + "\n".join([begin, *lines, end]) + text[stop:])
-    print(f"{DOC.relative_to(ROOT)} updated ({block}).")
 
 
 def main(argv=None) -> int:

@@ -26,7 +26,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench.pages import write_doc  # noqa: E402
+from bench.doc import write_doc  # noqa: E402
 
 
 def main(argv=None) -> int:
