@@ -1,5 +1,8 @@
+import threading
 import time
+from collections.abc import Callable
 
+from django.db import connection
 from django.urls import reverse
 
 # A PDF that readers open: header, catalogue, one empty page, cross-reference table, trailer.
@@ -32,3 +35,34 @@ def wait_for(condition, timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def run_at_once(*calls: Callable[[], object]) -> list:
+    """Run each call in its own thread, and so its own database connection, all released
+    together; what each returned, or the exception it raised, in the calls' order."""
+    barrier = threading.Barrier(len(calls))
+    outcomes: list = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            outcomes[index] = call()
+        except Exception as error:  # the outcome under test may be an exception
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a thread is still running"
+    return outcomes
+
+
+def all_succeed(*calls: Callable[[], object]) -> list:
+    """run_at_once, where none of the calls may fail."""
+    outcomes = run_at_once(*calls)
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    return outcomes

@@ -3,13 +3,12 @@ active accounts of a structure, and record every change in an append-only histor
 
 import datetime
 import re
-import threading
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.core import mail
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import services
@@ -24,6 +23,7 @@ from tests.factories import (
     SuperuserFactory,
     TechnicienFactory,
 )
+from tests.helpers import run_at_once
 
 D = datetime.date
 QUOTA_TECHNICIENS = (
@@ -519,29 +519,6 @@ def test_the_database_refuses_an_inactive_account_without_a_date():
 
 
 # --- Concurrency ---------------------------------------------------------------------------
-
-
-def run_at_once(*calls):
-    """Run each call in its own thread and database connection, released together."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = call()
-        except Exception as error:  # the outcome under test may be an exception
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
 
 
 PRENOMS = ["Alice", "Bruno", "Chloé", "David", "Emma", "Farid"]

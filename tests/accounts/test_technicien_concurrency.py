@@ -5,20 +5,20 @@ wins. These tests use real transactions and one database connection per thread (
 PostgreSQL in CI).
 """
 
+import functools
 import re
-import threading
 from collections.abc import Callable
 
 import pytest
 from django.contrib.messages import get_messages
 from django.core import mail
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AccountEvent, Civilite, Invitation, User
 from tests.factories import ConventionFactory, GestionnaireFactory, TechnicienFactory
+from tests.helpers import all_succeed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,29 +60,9 @@ def clients(convention) -> list[Client]:
 
 def post_all_at_once(clients: list[Client], request: Callable[[int, Client], object]) -> list:
     """Run request(number, client) in one thread per client, released together."""
-    barrier = threading.Barrier(len(clients))
-    responses: list = [None] * len(clients)
-    errors: list[BaseException] = []
-
-    def run(number: int, client: Client) -> None:
-        try:
-            barrier.wait(timeout=30)
-            responses[number] = request(number, client)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=(number, client)) for number, client in enumerate(clients)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    assert errors == []
-    return responses
+    return all_succeed(
+        *(functools.partial(request, number, client) for number, client in enumerate(clients))
+    )
 
 
 def outcome(response) -> str:

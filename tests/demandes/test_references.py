@@ -3,20 +3,21 @@ each year (the Europe/Paris year), and distinct under concurrent creations (SQLi
 PostgreSQL in CI)."""
 
 import datetime
+import functools
 import re
-import threading
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import connection, transaction
+from django.db import transaction
 
 from conventions.models import Offre
 from demandes import catalogue
 from demandes.models import Demande, ReferenceCounter
 from demandes.services import create_demande, next_reference
 from tests.factories import ConventionFactory, TechnicienFactory
+from tests.helpers import all_succeed
 
 PARIS = ZoneInfo("Europe/Paris")
 REFERENCE = re.compile(r"EP-(\d{4})-(\d{6})")
@@ -111,27 +112,7 @@ def test_the_year_is_the_one_of_paris_not_utc(technicien):
 
 def all_at_once(work: Callable[[int], str]) -> list[str]:
     """Run work(number) in THREADS threads released together, each with its own connection."""
-    barrier = threading.Barrier(THREADS)
-    results: list[str | None] = [None] * THREADS
-    errors: list[BaseException] = []
-
-    def run(number: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[number] = work(number)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(number,)) for number in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread is still running"
-    assert errors == []
-    return results
+    return all_succeed(*(functools.partial(work, number) for number in range(THREADS)))
 
 
 @pytest.mark.django_db(transaction=True)

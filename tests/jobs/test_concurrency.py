@@ -5,11 +5,9 @@ the batches are locked with SELECT … FOR UPDATE SKIP LOCKED).
 """
 
 import datetime
-import threading
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from accounts.jobs import end_conventions, purge_inactive_accounts, remind_password_expiry
@@ -24,6 +22,7 @@ from tests.factories import (
     StructureFactory,
     TechnicienFactory,
 )
+from tests.helpers import all_succeed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,26 +30,7 @@ THREADS = 4
 
 
 def run_all_at_once(job) -> list:
-    barrier = threading.Barrier(THREADS)
-    reports: list = [None] * THREADS
-    errors: list[BaseException] = []
-
-    def run(number: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            reports[number] = job()
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(number,)) for number in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-    return reports
+    return all_succeed(*([job] * THREADS))
 
 
 @pytest.fixture
