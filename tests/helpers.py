@@ -1,9 +1,14 @@
+import datetime
 import threading
 import time
 from collections.abc import Callable
 
 from django.db import connection
 from django.urls import reverse
+
+from conventions.models import Offre
+from demandes import services as demande_services
+from demandes.models import Demande
 
 # A PDF that readers open: header, catalogue, one empty page, cross-reference table, trailer.
 PDF = (
@@ -66,3 +71,28 @@ def all_succeed(*calls: Callable[[], object]) -> list:
     outcomes = run_at_once(*calls)
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     return outcomes
+
+
+def make_demande(technicien, convention, *, offre="rendez-vous", uploads=(), **data) -> Demande:
+    """A demande made through the service, with a person's usual fields; `data` overrides them."""
+    motif = {"rendez-vous": "c2s", "document": "attestation-droits"}[offre]
+    fields = {
+        "motif": motif,
+        "civilite": "MME",
+        "nom": "MARTIN",
+        "prenom": "Jeanne",
+        "date_naissance": datetime.date(1975, 3, 2),
+        "departement": "60",
+        "commentaire": "",
+        "consentement": True,
+        "urgent": False,
+        "categorie_urgence": "",
+    }
+    fields.update(data)
+    return demande_services.create_demande(
+        by=technicien,
+        convention=convention,
+        offre=Offre.objects.get(code=offre),
+        data=fields,
+        uploads=uploads,
+    )

@@ -29,7 +29,7 @@ from tests.factories import (
     SuperuserFactory,
     TechnicienFactory,
 )
-from tests.helpers import PDF
+from tests.helpers import PDF, make_demande
 
 pytestmark = pytest.mark.django_db
 
@@ -93,30 +93,6 @@ def their_technicien(their_convention):
 def agent_client(client, agent):
     client.force_login(agent)
     return client
-
-
-def make_demande(technicien, convention, *, offre="rendez-vous", uploads=(), **data) -> Demande:
-    motif = {"rendez-vous": "c2s", "document": "attestation-droits"}[offre]
-    fields = {
-        "motif": motif,
-        "civilite": "MME",
-        "nom": "MARTIN",
-        "prenom": "Jeanne",
-        "date_naissance": datetime.date(1975, 3, 2),
-        "departement": "60",
-        "commentaire": "",
-        "consentement": True,
-        "urgent": False,
-        "categorie_urgence": "",
-    }
-    fields.update(data)
-    return services.create_demande(
-        by=technicien,
-        convention=convention,
-        offre=Offre.objects.get(code=offre),
-        data=fields,
-        uploads=uploads,
-    )
 
 
 def pdf_upload(name: str = "Attestation.pdf") -> SimpleUploadedFile:

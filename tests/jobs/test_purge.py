@@ -8,7 +8,6 @@ from accounts.jobs import purge_inactive_accounts
 from accounts.models import AccountEvent, Invitation, User
 from accounts.services import next_identifiant
 from conventions.models import Offre
-from demandes import services as demandes_services
 from demandes.models import Demande, Evenement
 from notifications.models import SentEmail
 from organismes.models import StructureEvent
@@ -20,6 +19,7 @@ from tests.factories import (
     StructureFactory,
     TechnicienFactory,
 )
+from tests.helpers import make_demande
 
 from .conftest import paris, snapshot
 
@@ -174,28 +174,9 @@ def test_a_purged_account_disappears_with_its_own_history_and_frees_its_identifi
 def test_demandes_survive_the_purge_of_their_author(now):
     now(2025, 3, 1, 10, 0)
     convention = ConventionFactory(date_debut=datetime.date(2025, 1, 1))
-    offre, _created = Offre.objects.get_or_create(
-        code="rendez-vous", defaults={"libelle": "Demander un rendez-vous", "ordre": 4}
-    )
-    convention.offres.add(offre)
+    convention.offres.add(Offre.objects.get(code="rendez-vous"))
     technicien = TechnicienFactory(structure=convention.structure)
-    demande = demandes_services.create_demande(
-        by=technicien,
-        convention=convention,
-        offre=offre,
-        data={
-            "motif": "c2s",
-            "civilite": "MME",
-            "nom": "MARTIN",
-            "prenom": "Jeanne",
-            "date_naissance": datetime.date(1975, 3, 2),
-            "departement": "60",
-            "commentaire": "",
-            "consentement": True,
-            "urgent": False,
-            "categorie_urgence": "",
-        },
-    )
+    demande = make_demande(technicien, convention)
     User.objects.filter(pk=technicien.pk).update(
         is_active=False, inactivated_at=paris(2025, 4, 1, 9)
     )
