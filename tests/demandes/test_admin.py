@@ -18,7 +18,8 @@ from django.urls import reverse
 
 from conventions.models import Offre
 from demandes import catalogue, indicators, services
-from demandes.admin import DemandeAdmin, default_period
+from demandes.admin.changelist import DemandeAdmin
+from demandes.admin.indicators import default_period
 from demandes.attachments import AttachmentsField
 from demandes.models import Demande, Evenement, PieceJointe, Statut
 from tests.factories import (

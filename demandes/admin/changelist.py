@@ -1,0 +1,261 @@
+"""The agents de caisse's list of their organisme's demandes and its read-only detail page.
+
+The partner's data are never editable here: the change page only displays them, with the
+timeline and the attachments; processing is in processing.py, the indicators in indicators.py.
+"""
+
+from django.contrib import admin
+from django.template.defaultfilters import filesizeformat
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from organismes.scoping import OrganismeScopedAdminMixin, of_own_organisme, structures_in_scope
+
+from ..catalogue import URGENCES
+from ..models import Demande, Evenement, PieceJointe
+from .indicators import IndicatorsAdminMixin
+from .processing import ProcessingAdminMixin
+
+
+def piece_links(pieces) -> str:
+    return format_html_join(
+        ", ",
+        '<a href="{}">{}</a>',
+        ((reverse("demandes:piece", args=[piece.pk]), piece.nom) for piece in pieces),
+    )
+
+
+# --- Timeline and attachments, read-only ----------------------------------------------------
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Part of the demande: visible to whoever may view the demande, never edited here."""
+
+    extra = 0
+    can_delete = False
+    template = "admin/edit_inline/readonly_table.html"
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("demandes.view_demande")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class EvenementInline(ReadOnlyInline):
+    model = Evenement
+    fields = ("at", "kind", "statut", "message", "qui", "documents")
+    readonly_fields = fields
+    verbose_name_plural = _lazy("chronologie")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("auteur").prefetch_related("pieces")
+
+    @admin.display(description=_lazy("par"))
+    def qui(self, evenement: Evenement) -> str:
+        auteur = evenement.auteur.get_full_name() if evenement.auteur else _("compte supprimé")
+        side = _("organisme") if evenement.de_l_organisme else _("partenaire")
+        return f"{auteur} ({side})"
+
+    @admin.display(description=_lazy("pièces jointes"))
+    def documents(self, evenement: Evenement) -> str:
+        return piece_links(evenement.pieces.all())
+
+
+class PieceJointeInline(ReadOnlyInline):
+    model = PieceJointe
+    fields = ("fichier_link", "sens", "type_mime", "poids", "created_at")
+    readonly_fields = fields
+
+    @admin.display(description=_lazy("fichier"))
+    def fichier_link(self, piece: PieceJointe) -> str:
+        return piece_links([piece])
+
+    @admin.display(description=_lazy("taille"))
+    def poids(self, piece: PieceJointe) -> str:
+        return filesizeformat(piece.taille)
+
+
+# --- The demandes ---------------------------------------------------------------------------
+
+
+class StructureFilter(admin.RelatedFieldListFilter):
+    """The structures the agent works with: those with a convention with their organisme.
+
+    Django's RelatedOnlyFieldListFilter would ask for the DISTINCT structures of all the
+    organisme's demandes, a scan of tens of thousands of rows at every display of the list; the
+    conventions give the same structures (a demande is made under a convention) from a few
+    hundred rows, plus those that have not sent anything yet.
+    """
+
+    def field_choices(self, field, request, model_admin):
+        return list(
+            structures_in_scope(request.user).order_by("nom", "pk").values_list("pk", "nom")
+        )
+
+
+@admin.register(Demande)
+class DemandeAdmin(
+    OrganismeScopedAdminMixin, ProcessingAdminMixin, IndicatorsAdminMixin, admin.ModelAdmin
+):
+    change_form_template = "admin/demandes/demande/change_form.html"
+    change_list_template = "admin/demandes/demande/change_list.html"
+    list_display = (
+        "reference",
+        "urgence",
+        "statut",
+        "offre",
+        "motif_display",
+        "structure",
+        "assure",
+        "created_at",
+    )
+    list_select_related = ("offre", "structure")
+    list_filter = (
+        "statut",
+        "offre",
+        "urgent",
+        ("structure", StructureFilter),
+    )
+    search_fields = ("reference", "nom", "prenom", "structure__nom")
+    search_help_text = _lazy("Référence, nom ou prénom de l'assuré, nom de la structure.")
+    # A COUNT(*) of the whole table at every page is what makes big admin lists slow.
+    show_full_result_count = False
+    # An agent's work queue, urgent first then oldest: 50 rows are a screenful and half the
+    # rendering of Django's default 100 (the admin renders each cell in Python).
+    list_per_page = 50
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "reference",
+                    "statut",
+                    ("offre", "motif_display"),
+                    ("structure", "convention"),
+                    "auteur_display",
+                    ("created_at", "closed_at"),
+                )
+            },
+        ),
+        (
+            _lazy("Assuré"),
+            {"fields": ("civilite", ("nom", "prenom"), "date_naissance", "departement")},
+        ),
+        (
+            _lazy("Demande"),
+            {"fields": ("commentaire", "consentement", ("urgent", "categorie_urgence"))},
+        ),
+        (_lazy("Réponse de l'organisme"), {"fields": ("reponse",)}),
+    )
+    readonly_fields = (
+        "reference",
+        "statut",
+        "offre",
+        "motif_display",
+        "structure",
+        "convention",
+        "auteur_display",
+        "created_at",
+        "closed_at",
+        "civilite",
+        "nom",
+        "prenom",
+        "date_naissance",
+        "departement",
+        "commentaire",
+        "consentement",
+        "urgent",
+        "categorie_urgence",
+        "reponse",
+    )
+    inlines = (EvenementInline, PieceJointeInline)
+
+    def scope(self, request, queryset):
+        return of_own_organisme(request.user, queryset)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).for_agent_list()
+
+    def get_ordering(self, request):
+        # The changelist orders by this, not by the queryset: the same order as for_agent_list().
+        return Demande.objects.for_agent_list().query.order_by
+
+    # The partner's data are read-only: the change page only displays them. Processing is a
+    # right of its own ("demandes.change_demande", ProcessingAdminMixin.can_process), used by
+    # the processing views.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # --- Columns and fields -----------------------------------------------------------------
+
+    @admin.display(description=_lazy("urgence"), ordering="urgent")
+    def urgence(self, demande: Demande) -> str:
+        if not demande.urgent:
+            return ""
+        return format_html(
+            "<strong>{}</strong><br>{}",
+            _("Urgent"),
+            dict(URGENCES).get(demande.categorie_urgence, demande.categorie_urgence),
+        )
+
+    @admin.display(description=_lazy("motif"))
+    def motif_display(self, demande: Demande) -> str:
+        return demande.motif_label
+
+    @admin.display(description=_lazy("assuré"), ordering="nom")
+    def assure(self, demande: Demande) -> str:
+        return f"{demande.nom} {demande.prenom}"
+
+    @admin.display(description=_lazy("auteur"))
+    def auteur_display(self, demande: Demande) -> str:
+        return demande.auteur.get_full_name() if demande.auteur else _("compte supprimé")
+
+    # --- The admin's own pages: the indicators and the processing steps -------------------
+
+    def get_urls(self):
+        def wrap(view):
+            return self.admin_site.admin_view(view)
+
+        return [
+            path(
+                "indicateurs/",
+                wrap(self.indicateurs_view),
+                name="demandes_demande_indicateurs",
+            ),
+            path(
+                "<int:object_id>/prendre-en-charge/",
+                wrap(self.prendre_en_charge_view),
+                name="demandes_demande_prendre_en_charge",
+            ),
+            path(
+                "<int:object_id>/complement/",
+                wrap(self.complement_view),
+                name="demandes_demande_complement",
+            ),
+            path(
+                "<int:object_id>/cloturer/",
+                wrap(self.cloturer_view),
+                name="demandes_demande_cloturer",
+            ),
+            path(
+                "<int:object_id>/documents/",
+                wrap(self.documents_view),
+                name="demandes_demande_documents",
+            ),
+            *super().get_urls(),
+        ]
