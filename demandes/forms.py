@@ -4,6 +4,7 @@ filters of the history. Every free-text field goes through the NIR guard (SPEC �
 import datetime
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +15,7 @@ from conventions.models import Offre
 from . import catalogue
 from .attachments import AttachmentsField
 from .models import COMMENT_MAX_LENGTH, Demande, Statut, validate_date_naissance
-from .services import open_duplicates
+from .services import CONSENTEMENT_REQUIS, open_duplicates, validate_demande
 from .validators import validate_no_nir
 
 # The fields of Demande a form fills; the view hands them to services.create_demande.
@@ -76,12 +77,7 @@ class DemandeForm(forms.Form):
             "L'assuré(e) a donné son accord pour que je transmette cette demande et les "
             "informations qui le (la) concernent à son organisme d'assurance maladie."
         ),
-        error_messages={
-            "required": _(
-                "Cochez cette case : une demande ne peut être envoyée qu'avec l'accord de "
-                "l'assuré(e)."
-            )
-        },
+        error_messages={"required": CONSENTEMENT_REQUIS},
     )
     urgent = forms.BooleanField(
         label=_("Situation urgente ou bloquée"),
@@ -128,31 +124,15 @@ class DemandeForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        motif = self.single_motif or cleaned.get("motif")
-        cleaned["motif"] = motif
-        if (
-            motif
-            and (self.offre.code, motif) in catalogue.MOTIFS_TO_SPECIFY
-            and not cleaned.get("commentaire")
-            and "commentaire" not in self.errors
-        ):
-            self.add_error(
-                "commentaire", _("Précisez votre demande dans le commentaire pour ce motif.")
+        cleaned["motif"] = self.single_motif or cleaned.get("motif")
+        # The rules of the content are the service's (create_demande checks them again); the
+        # form shows them all at once, with the errors of its own fields.
+        try:
+            validate_demande(
+                self.offre, {field: cleaned[field] for field in DEMANDE_FIELDS if field in cleaned}
             )
-
-        urgent, categorie = cleaned.get("urgent"), cleaned.get("categorie_urgence")
-        if urgent and not categorie and "categorie_urgence" not in self.errors:
-            self.add_error(
-                "categorie_urgence", _("Choisissez la catégorie de la situation urgente.")
-            )
-        elif not urgent and categorie:
-            self.add_error(
-                "categorie_urgence",
-                _(
-                    "Une catégorie d'urgence ne s'indique que pour une situation urgente : "
-                    "cochez « Situation urgente ou bloquée » ou choisissez « Aucune »."
-                ),
-            )
+        except ValidationError as error:
+            self.add_rule_errors(error)
 
         person = ("nom", "prenom", "date_naissance")
         if all(cleaned.get(field) for field in person):
@@ -174,6 +154,13 @@ class DemandeForm(forms.Form):
                     ),
                 )
         return cleaned
+
+    def add_rule_errors(self, error: ValidationError) -> None:
+        """The service's refusals next to their fields, except where the field's own check has
+        already said what is wrong; a refusal about a field the form does not show goes on top."""
+        for field, errors in error.error_dict.items():
+            if field not in self.errors:
+                self.add_error(field if field in self.fields else None, errors)
 
     def demande_data(self) -> dict:
         """The cleaned values that make the Demande (names stripped, as typed otherwise)."""

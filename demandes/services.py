@@ -2,15 +2,17 @@
 the timeline and schedules its e-mails after commit."""
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from conventions.models import Convention, Offre
@@ -77,6 +79,72 @@ def open_duplicates(structure, organisme, *, nom: str, prenom: str, date_naissan
     )
 
 
+# --- What a demande says -------------------------------------------------------------------
+
+# The form's consent checkbox says the same when it is left unticked.
+CONSENTEMENT_REQUIS = gettext_lazy(
+    "Cochez cette case : une demande ne peut être envoyée qu'avec l'accord de l'assuré(e)."
+)
+
+
+def validate_demande(offre: Offre, data: Mapping) -> None:
+    """The rules of a demande's content under this offer (SPEC §5), whoever sends it.
+
+    Raises a ValidationError keyed by field name, with every error at once: the portal's form
+    shows each next to its field. A value missing from `data` counts as blank.
+    """
+    errors: dict[str, list[ValidationError]] = {}
+
+    def refuse(field: str, message: str, code: str, **params) -> None:
+        errors.setdefault(field, []).append(
+            ValidationError(message, code=code, params=params or None)
+        )
+
+    # Django's own messages, as the form's fields give them: « Ce champ est obligatoire. »,
+    # « Sélectionnez un choix valide. … n'en fait pas partie. »
+    required = _("This field is required.")
+    invalid_choice = _("Select a valid choice. %(value)s is not one of the available choices.")
+
+    motif = data.get("motif") or ""
+    if not motif:
+        refuse("motif", required, "required")
+    elif motif not in dict(catalogue.MOTIFS.get(offre.code, ())):
+        refuse("motif", invalid_choice, "invalid_choice", value=motif)
+
+    if not (data.get("commentaire") or "").strip():
+        if offre.code == catalogue.CONTACTER:
+            refuse("commentaire", required, "required")  # the comment is the question
+        elif (offre.code, motif) in catalogue.MOTIFS_TO_SPECIFY:
+            refuse(
+                "commentaire",
+                _("Précisez votre demande dans le commentaire pour ce motif."),
+                "to_specify",
+            )
+
+    if not data.get("consentement"):
+        refuse("consentement", CONSENTEMENT_REQUIS, "required")
+
+    urgent, categorie = bool(data.get("urgent")), data.get("categorie_urgence") or ""
+    if categorie and categorie not in dict(catalogue.URGENCES):
+        refuse("categorie_urgence", invalid_choice, "invalid_choice", value=categorie)
+    elif urgent and not categorie:
+        refuse(
+            "categorie_urgence", _("Choisissez la catégorie de la situation urgente."), "required"
+        )
+    elif categorie and not urgent:
+        refuse(
+            "categorie_urgence",
+            _(
+                "Une catégorie d'urgence ne s'indique que pour une situation urgente : "
+                "cochez « Situation urgente ou bloquée » ou choisissez « Aucune »."
+            ),
+            "without_urgency",
+        )
+
+    if errors:
+        raise ValidationError(errors)
+
+
 # --- References -----------------------------------------------------------------------------
 
 
@@ -119,7 +187,11 @@ def _store(demande: Demande, evenement: Evenement, uploads: Iterable, sens: str)
 def create_demande(
     *, by: User, convention: Convention, offre: Offre, data: dict, uploads: Iterable = ()
 ) -> Demande:
+    """Raises DemandeRuleError when the convention does not allow it (now, to this person, for
+    this offer), ValidationError by field when the demande breaks a rule of its content; nothing
+    is written then."""
     check_can_create(by, convention, offre)
+    validate_demande(offre, data)
     demande = Demande.objects.create(
         reference=next_reference(timezone.localdate().year),
         offre=offre,

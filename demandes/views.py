@@ -6,6 +6,7 @@ found (404). The organisme and its convention come from the middleware (request.
 """
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Window
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -66,6 +67,8 @@ def demande_create(request: HttpRequest, offre_code: str) -> HttpResponse:
             )
         except services.DemandeRuleError as error:
             form.add_error(None, str(error))  # the convention changed since the page was shown
+        except ValidationError as error:
+            form.add_rule_errors(error)
         else:
             messages.success(
                 request,

@@ -13,6 +13,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -383,6 +384,42 @@ def test_the_form_explains_each_error_in_french(client_t, overrides, field, mess
     assert any(message in error for error in field_errors(response, field)), field_errors(
         response, field
     )
+    assert not Demande.objects.exists()
+
+
+def test_the_rules_of_the_service_are_shown_all_at_once_next_to_their_fields(client_t):
+    response = post_demande(
+        client_t, "document", motif="autre", urgent="on", nom="", consentement=None
+    )
+
+    assert response.status_code == 200
+    assert field_errors(response, "nom") == ["Ce champ est obligatoire."]
+    assert field_errors(response, "commentaire") == [
+        "Précisez votre demande dans le commentaire pour ce motif."
+    ]
+    assert field_errors(response, "categorie_urgence") == [
+        "Choisissez la catégorie de la situation urgente."
+    ]
+    assert field_errors(response, "consentement") == [
+        "Cochez cette case : une demande ne peut être envoyée qu'avec l'accord de l'assuré(e)."
+    ]
+    assert not Demande.objects.exists()
+
+
+def test_a_refusal_of_the_service_after_the_form_is_shown_next_to_its_field(client_t, monkeypatch):
+    """What the service refuses when it creates the demande (its rules changed since the form
+    checked them) is shown like the form's own errors, the input kept, nothing stored."""
+
+    def refuse(offre, data):
+        raise ValidationError({"commentaire": ["Précisez votre demande."]})
+
+    monkeypatch.setattr(services, "validate_demande", refuse)
+
+    response = post_demande(client_t, "rendez-vous", motif="c2s")
+
+    assert response.status_code == 200
+    assert field_errors(response, "commentaire") == ["Précisez votre demande."]
+    assert 'value="MARTIN"' in response.content.decode()
     assert not Demande.objects.exists()
 
 
