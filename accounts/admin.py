@@ -4,8 +4,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from espace_partenaires.admin_actions import ask_reason
-from organismes.scoping import OrganismeScopedAdminMixin, structures_in_scope
+from conventions.scoping import structures_in_scope
+from core.admin_actions import ask_reason
+from notifications.admin import SentEmailAdmin
+from notifications.models import SentEmail
+from organismes.scoping import OrganismeScopedAdminMixin
 
 from . import services
 from .bounces import motif_label
@@ -307,6 +310,11 @@ class AccountLogAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(SentEmail)
+class AccountSentEmailAdmin(AccountLogAdmin, SentEmailAdmin):
+    pass
 
 
 @admin.register(AccountEvent)

@@ -34,8 +34,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from conventions.models import Convention
-from espace_partenaires.jobs import JobReport, delete_in_batches, for_each_locked_batch, run_job
-from espace_partenaires.months import months_before
+from core.jobs import JobReport, delete_in_batches, for_each_locked_batch, run_job
+from core.months import months_before
 from notifications.services import EmailToSend, schedule_emails
 from organismes.models import Organisme, StructureEvent, StructurePartenaire
 

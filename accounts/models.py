@@ -10,8 +10,9 @@ from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .fields import LowerEmailField, NomField, PrenomField, TelephoneField
-from .validators import FONCTION_MAX_LENGTH
+from core.changes import change_lines
+from core.fields import LowerEmailField, NomField, PrenomField, TelephoneField
+from core.validators import FONCTION_MAX_LENGTH
 
 
 class Role(models.TextChoices):
@@ -344,37 +345,6 @@ class Invitation(models.Model):
         return self.used_at is None and self.revoked_at is None and not self.is_expired
 
 
-def apply_changes(instance: models.Model, fields, data: dict) -> dict[str, list]:
-    """Set on `instance` the `fields` whose value in `data` differs; returns {field: [before,
-    after]}, what the history keeps and change_lines() reads."""
-    changes = {}
-    for name in fields:
-        if name in data and data[name] != getattr(instance, name):
-            changes[name] = [getattr(instance, name), data[name]]
-            setattr(instance, name, data[name])
-    return changes
-
-
-def change_lines(changes: dict[str, list], model=None) -> list[tuple[str, str, str]]:
-    """{"civilite": ["MME", "M"]} → [("civilité", "« Madame »", "« Monsieur »")], to be read.
-
-    The labels are those of `model`'s fields (default: the account's).
-    """
-    model = model or User
-
-    def quoted(value) -> str:
-        return f"« {value} »" if value not in ("", None) else "« »"
-
-    lines = []
-    for name, (before, after) in changes.items():
-        field = model._meta.get_field(name)
-        if field.choices:
-            labels = dict(field.flatchoices)
-            before, after = labels.get(before, before), labels.get(after, after)
-        lines.append((str(field.verbose_name), quoted(before), quoted(after)))
-    return lines
-
-
 class AccountEventQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise TypeError("L'historique des comptes ne se modifie pas.")
@@ -426,4 +396,4 @@ class AccountEvent(models.Model):
 
     @property
     def change_lines(self) -> list[tuple[str, str, str]]:
-        return change_lines(self.changes)
+        return change_lines(self.changes, User)

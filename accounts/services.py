@@ -16,12 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from conventions.models import Convention
+from core.changes import apply_changes
+from core.validators import login_identifier_base
 from notifications.services import record_email
 from organismes.models import Organisme, StructurePartenaire
 
 from .cgu import CGU_VERSION
-from .models import AccountEvent, Invitation, Role, User, apply_changes
-from .validators import login_identifier_base
+from .models import AccountEvent, Invitation, Role, User
 
 # Fields a modification may change, in the order a confirmation lists them.
 EDITABLE_FIELDS = (
@@ -266,27 +267,6 @@ def reactivate_account(
         account=account, kind=AccountEvent.Kind.REACTIVATED, by=by, reason=reason
     )
     invite(account, by=by, reactivation=True)
-
-
-# --- Structure suspension -------------------------------------------------------------------
-
-
-@transaction.atomic
-def suspend_structure(*, by: User, structure: StructurePartenaire, reason: str) -> None:
-    """The fund cuts a structure's access at once (SPEC §7): no account of it can log in."""
-    structure = _lock_structure(structure)
-    if structure.suspendue_le is None:
-        structure.suspendue_le = timezone.now()
-        structure.motif_suspension = reason
-        structure.save(update_fields=["suspendue_le", "motif_suspension"])
-
-
-@transaction.atomic
-def lift_suspension(*, by: User, structure: StructurePartenaire) -> None:
-    structure = _lock_structure(structure)
-    structure.suspendue_le = None
-    structure.motif_suspension = ""
-    structure.save(update_fields=["suspendue_le", "motif_suspension"])
 
 
 # --- Invitations ----------------------------------------------------------------------------

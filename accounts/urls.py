@@ -4,7 +4,7 @@ from django.urls import path, reverse_lazy
 from django.views.generic import TemplateView
 
 from . import services
-from .views import sign_in, techniciens
+from .views import sign_in, structure, techniciens
 
 app_name = "accounts"
 
@@ -81,4 +81,6 @@ urlpatterns = [
         name="technicien_resend_invitation",
     ),
     path("comptes/<int:pk>/historique/", techniciens.technicien_history, name="technicien_history"),
+    # Ma structure (gestionnaires)
+    path("ma-structure/", structure.ma_structure, name="ma_structure"),
 ]

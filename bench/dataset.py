@@ -1,4 +1,4 @@
-"""National-scale data for the benchmarks: `manage.py seed_scale`, bench/jobs.py, bench/pages.py.
+"""National-scale data for the benchmarks: `python -m bench.seed`, bench/jobs.py, bench/pages.py.
 
 Generated fast and the same for the same seed: rows are computed in Python from one
 random.Random(seed) and written with PostgreSQL's COPY (psycopg 3's `cursor.copy`), primary keys

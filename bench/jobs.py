@@ -49,7 +49,7 @@ from espace_partenaires.celery import app as celery_app  # noqa: E402
 from notifications.models import SentEmail  # noqa: E402
 
 # The jobs' own volume (figures of docs/performance.md, "Tâches planifiées"); --national runs
-# them on the data of `manage.py seed_scale` instead.
+# them on the data of `python -m bench.seed` instead.
 JOBS_VOLUME = dataset.Volume(structures=10_000, accounts=100_000, demandes=100_000)
 
 # The jobs, in the order beat runs them in the night (settings.JOB_TIME_*).
@@ -57,7 +57,7 @@ JOBS = (
     ("end_conventions", "accounts.jobs", "end_conventions"),
     ("purge_inactive_accounts", "accounts.jobs", "purge_inactive_accounts"),
     ("purge_sent_email_log", "notifications.jobs", "purge_sent_email_log"),
-    ("warn_convention_ends", "conventions.jobs", "warn_convention_ends"),
+    ("warn_convention_ends", "accounts.jobs", "warn_convention_ends"),
     ("remind_password_expiry", "accounts.jobs", "remind_password_expiry"),
 )
 
@@ -268,7 +268,7 @@ def write_results(
 
 
 def current_counts() -> dict[str, int]:
-    """What the database holds (--national: the data of seed_scale, not generated here)."""
+    """What the database holds (--national: the data of bench.seed, not generated here)."""
     from conventions.models import Convention
     from demandes.models import Demande
     from organismes.models import Organisme, StructurePartenaire
@@ -289,7 +289,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--national",
         action="store_true",
-        help="run the jobs on the data already there (manage.py seed_scale), generate nothing",
+        help="run the jobs on the data already there (python -m bench.seed), generate nothing",
     )
     parser.add_argument("--write-doc", action="store_true", help="update docs/performance.md")
     parser.add_argument(

@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://…/espace_partenaires_bench_scale python -m bench.load [--duration 60]
 
-Run after `manage.py seed_scale`. The script makes sessions for a few hundred seeded partners
+Run after `python -m bench.seed`. The script makes sessions for a few hundred seeded partners
 and agents (bench/sessions.py: in the session store, no password checked, so django-axes is not
 involved), writes the mix of requests below into a Lua script for wrk, starts gunicorn on
 127.0.0.1 with production settings (DEBUG off, no HTTPS redirect, persistent connections),

@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://…/espace_partenaires_bench_scale python -m bench.pages [--requests 200]
 
-Run after `manage.py seed_scale` (the data is read, never changed, except the sessions it
+Run after `python -m bench.seed` (the data is read, never changed, except the sessions it
 makes). Each page is requested through Django's test client, with production settings (DEBUG
 off, cached templates, persistent database connection), `--requests` times after a warm-up, in
 `--rounds` rounds where every page takes its turn (so that a noisy minute on a shared machine
@@ -52,10 +52,11 @@ from accounts.models import Role, User  # noqa: E402
 from bench.doc import write_doc  # noqa: E402
 from bench.sessions import session_for, usable_partners  # noqa: E402
 from conventions.models import Convention  # noqa: E402
+from core.pagination import KeysFirstPaginator  # noqa: E402
 from demandes import catalogue  # noqa: E402
 from demandes.forms import DemandeFilterForm  # noqa: E402
 from demandes.models import Demande  # noqa: E402
-from demandes.views import LIST_PAGE_SIZE, KeysFirstPaginator  # noqa: E402
+from demandes.views import LIST_PAGE_SIZE  # noqa: E402
 
 
 @dataclass

@@ -2,15 +2,13 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from organismes.models import Organisme
-from organismes.scoping import (
-    OrganismeScopedAdminMixin,
-    conventions_in_scope,
-    structures_in_scope,
-)
+from organismes.admin import StructurePartenaireAdmin
+from organismes.models import Organisme, StructurePartenaire
+from organismes.scoping import OrganismeScopedAdminMixin
 
 from .forms import ConventionAdminForm
 from .models import Convention, Offre, default_quotas
+from .scoping import conventions_in_scope, structures_in_scope
 
 
 class EtatFilter(admin.SimpleListFilter):
@@ -123,6 +121,14 @@ class ConventionInline(ConventionFieldsMixin, admin.StackedInline):
         # min_num alone only displays the form: the server must refuse a request without it.
         kwargs.setdefault("validate_min", True)
         return super().get_formset(request, obj, **kwargs)
+
+
+@admin.register(StructurePartenaire)
+class StructureAdmin(StructurePartenaireAdmin):
+    inlines = (ConventionInline,)
+
+    def scope(self, request, queryset):
+        return queryset.filter(pk__in=structures_in_scope(request.user).values("pk"))
 
 
 @admin.register(Offre)

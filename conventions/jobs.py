@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import User
-from espace_partenaires.jobs import JobReport, for_each_locked_batch, run_job
+from core.jobs import JobReport, for_each_locked_batch, run_job
 from notifications.services import EmailToSend, schedule_emails
 
 from .models import Convention

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "demandes",
     "notifications",
     "inscriptions",
+    # The project itself, on top of the apps: its commands span them all (seed_demo).
+    "espace_partenaires",
 ]
 
 MIDDLEWARE = [
@@ -84,7 +86,7 @@ TEMPLATES = [
 
 # Form widgets are rendered with Django's own Jinja2 copies of its widget templates (the same
 # HTML, several times faster); the pages themselves stay Django templates.
-FORM_RENDERER = "espace_partenaires.renderers.FormRenderer"
+FORM_RENDERER = "core.renderers.FormRenderer"
 
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {
@@ -331,11 +333,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # All of the transport's state under var/: its messages, and its exchange tables, which
+    # kombu would otherwise write to ./control, in the checkout.
     _broker_dir = VAR_DIR / "celery" / "broker"
     _broker_dir.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

@@ -29,7 +29,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("demandes/", include("demandes.urls")),
     path("", include("inscriptions.urls")),
-    path("", include("organismes.urls")),
     path("admin/", admin.site.urls),
     # Bounces and complaints reported by the e-mail provider: accounts.bounces.
     path("anymail/", include((public(anymail_urls.urlpatterns), anymail_urls.app_name))),

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from espace_partenaires.admin_actions import ask_reason
+from core.admin_actions import ask_reason
 from organismes.scoping import OrganismeScopedAdminMixin, of_own_organisme
 
 from . import services

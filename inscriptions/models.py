@@ -9,9 +9,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.fields import LowerEmailField, NomField, PrenomField, TelephoneField
 from accounts.models import Civilite
-from accounts.validators import FONCTION_MAX_LENGTH
+from core.fields import LowerEmailField, NomField, PrenomField, TelephoneField
+from core.validators import FONCTION_MAX_LENGTH
 from demandes.validators import validate_no_nir
 from organismes.validators import validate_code_postal, validate_siret
 

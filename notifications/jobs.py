@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from espace_partenaires.jobs import JobReport, delete_in_batches, run_job
-from espace_partenaires.months import months_before
+from core.jobs import JobReport, delete_in_batches, run_job
+from core.months import months_before
 
 from .models import SentEmail
 

@@ -3,12 +3,11 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts import services
-from conventions.admin import ConventionInline
-from espace_partenaires.admin_actions import ask_reason
+from core.admin_actions import ask_reason
 
+from . import services
 from .models import Organisme, StructurePartenaire
-from .scoping import OrganismeScopedAdminMixin, structures_in_scope
+from .scoping import OrganismeScopedAdminMixin
 
 
 @admin.register(Organisme)
@@ -32,8 +31,11 @@ class SuspensionFilter(admin.SimpleListFilter):
         return queryset
 
 
-@admin.register(StructurePartenaire)
 class StructurePartenaireAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):
+    """A structure's page and its suspension. An agent sees a structure through its conventions
+    with their organisme: conventions.admin registers this class with its scope and its
+    conventions inline."""
+
     list_display = (
         "nom",
         "siret",
@@ -53,11 +55,7 @@ class StructurePartenaireAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):
         (_("Coordonnées"), {"fields": ("adresse", "code_postal", "ville", "telephone")}),
         (_("Accès"), {"fields": ("suspendue_le", "motif_suspension")}),
     )
-    inlines = (ConventionInline,)
     actions = ("suspendre", "lever_suspension")
-
-    def scope(self, request, queryset):
-        return queryset.filter(pk__in=structures_in_scope(request.user).values("pk"))
 
     def get_queryset(self, request):
         return (

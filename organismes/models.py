@@ -4,7 +4,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.fields import TelephoneField
+from core.changes import change_lines
+from core.fields import TelephoneField
 
 from .validators import validate_code_postal, validate_siret
 
@@ -78,19 +79,7 @@ class StructureEvent(models.Model):
 
     @property
     def change_lines(self) -> list[tuple[str, str, str]]:
-        from accounts.models import change_lines
-
         return change_lines(self.details.get("changes", {}), StructurePartenaire)
-
-
-class StructureQuerySet(models.QuerySet):
-    def for_organisme(self, organisme: "Organisme | int") -> "StructureQuerySet":
-        """Structures that have (or had) a convention with this organisme."""
-        from conventions.models import Convention
-
-        return self.filter(
-            pk__in=Convention.objects.filter(organisme=organisme).values("structure_id")
-        )
 
 
 class StructurePartenaire(models.Model):
@@ -123,8 +112,6 @@ class StructurePartenaire(models.Model):
     )
     motif_suspension = models.TextField(_("motif de la suspension"), blank=True)
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
-
-    objects = StructureQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("structure partenaire")

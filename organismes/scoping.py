@@ -1,21 +1,12 @@
 """What a member of the fund's staff may see: the objects of their organisme, or everything.
 
-Every admin queryset and every choice list goes through these functions, so that another
-organisme's object is simply not found (404), never fetched and then refused.
+Every admin queryset and every choice list goes through these functions (and those of
+conventions.scoping, for what a convention links to an organisme), so that another organisme's
+object is simply not found (404), never fetched and then refused.
 """
 
 from django.db.models import QuerySet
 from django.http import Http404
-
-from .models import StructurePartenaire
-
-
-def structures_in_scope(user) -> QuerySet:
-    if user.is_superuser:
-        return StructurePartenaire.objects.all()
-    if user.is_agent and user.is_active:
-        return StructurePartenaire.objects.for_organisme(user.organisme_id)
-    return StructurePartenaire.objects.none()
 
 
 def of_own_organisme(user, queryset: QuerySet) -> QuerySet:
@@ -26,12 +17,6 @@ def of_own_organisme(user, queryset: QuerySet) -> QuerySet:
     if user.is_agent and user.is_active:
         return queryset.filter(organisme_id=user.organisme_id)
     return queryset.none()
-
-
-def conventions_in_scope(user) -> QuerySet:
-    from conventions.models import Convention
-
-    return of_own_organisme(user, Convention.objects.all())
 
 
 class OrganismeScopedAdminMixin:

@@ -1,8 +1,11 @@
-"""What a structure's gestionnaire changes about the structure itself (SPEC §8)."""
+"""What is done to a structure itself: its coordinates by its gestionnaire (SPEC §8), its access
+by the fund (SPEC §7)."""
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
-from accounts.models import User, apply_changes
+from core.changes import apply_changes
 
 from .models import StructureEvent, StructurePartenaire
 
@@ -10,13 +13,17 @@ from .models import StructureEvent, StructurePartenaire
 COORDONNEES_FIELDS = ("adresse", "code_postal", "ville", "telephone")
 
 
+def _lock(structure: StructurePartenaire) -> StructurePartenaire:
+    return StructurePartenaire.objects.select_for_update().get(pk=structure.pk)
+
+
 @transaction.atomic
 def update_coordonnees(
-    *, by: User, structure: StructurePartenaire, data: dict
+    *, by: AbstractBaseUser, structure: StructurePartenaire, data: dict
 ) -> dict[str, list[str]]:
     """Change the structure's address and phone; returns {field: [before, after]}, which the
     structure's history keeps too."""
-    structure = StructurePartenaire.objects.select_for_update().get(pk=structure.pk)
+    structure = _lock(structure)
     changes = apply_changes(structure, COORDONNEES_FIELDS, data)
     if changes:
         structure.save(update_fields=list(changes))
@@ -27,3 +34,21 @@ def update_coordonnees(
             details={"changes": changes},
         )
     return changes
+
+
+@transaction.atomic
+def suspend_structure(*, by: AbstractBaseUser, structure: StructurePartenaire, reason: str) -> None:
+    """The fund cuts a structure's access at once (SPEC §7): no account of it can log in."""
+    structure = _lock(structure)
+    if structure.suspendue_le is None:
+        structure.suspendue_le = timezone.now()
+        structure.motif_suspension = reason
+        structure.save(update_fields=["suspendue_le", "motif_suspension"])
+
+
+@transaction.atomic
+def lift_suspension(*, by: AbstractBaseUser, structure: StructurePartenaire) -> None:
+    structure = _lock(structure)
+    structure.suspendue_le = None
+    structure.motif_suspension = ""
+    structure.save(update_fields=["suspendue_le", "motif_suspension"])

@@ -1,5 +1,6 @@
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 from clamav_client.clamd import ClamdError, ClamdNetworkSocket, ClamdUnixSocket
 from django.conf import settings
+from kombu import pools as kombu_pools
 
 from espace_partenaires.celery import app as celery_app
 from tests.browser import CHROMIUM, chromium_present
@@ -19,9 +21,9 @@ def pytest_configure(config):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    # Tests run tasks eagerly, except the real-worker test, which uses Redis when REDIS_URL is
-    # set (CI) and an in-memory broker otherwise (never the folder `make run` uses).
-    celery_app.conf.broker_url = os.environ.get("REDIS_URL") or "memory://"
+    # Tests run tasks eagerly, except the real-worker tests, on an in-memory broker and, marked
+    # `redis`, on a real Redis (never the folder `make run` uses).
+    celery_app.conf.broker_url = "memory://"
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     # Hashing at full strength would make the suite minutes long; the real hasher is Django's.
@@ -42,9 +44,28 @@ def attachments_dir(settings, tmp_path):
     return location
 
 
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def broker(request):
+    """The broker of a real-worker test: kombu's in-memory transport, then a real Redis."""
+    url = "memory://" if request.param == "memory" else request.getfixturevalue("redis_server")
+    _use_broker(url)
+    yield url
+    _use_broker("memory://")
+
+
+def _use_broker(url: str) -> None:
+    """Point the app at `url`, dropping the connections and producers of the previous broker
+    (as Celery does after a fork; app.close() would also unregister the app's tasks)."""
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    kombu_pools.reset()  # kombu's producer pools, shared by connection, would stay closed
+    celery_app._after_fork()
+    celery_app.conf.broker_url = url
+
+
 @pytest.fixture
-def real_worker():
-    """A Celery worker in a thread, on the session's broker (Redis in CI, in-memory otherwise)."""
+def real_worker(broker):
+    """A Celery worker in a thread, on the test's broker (in-memory, then a real Redis)."""
     from celery.contrib.testing.worker import start_worker
 
     celery_app.conf.task_always_eager = False
@@ -64,12 +85,7 @@ def on_commit(django_capture_on_commit_callbacks):
 def pytest_report_header(config):
     from django.db import connection
 
-    broker = celery_app.conf.broker_url.split(":", 1)[0]
-    return [
-        f"database: {connection.vendor}; celery broker for the real-worker test: {broker}",
-        clamd_header(),
-        browser_header(),
-    ]
+    return [f"database: {connection.vendor}", redis_header(), clamd_header(), browser_header()]
 
 
 # --- ClamAV: tests marked `clamd` scan with a real clamd ----------------------------------------
@@ -103,6 +119,8 @@ def clamd_source() -> str | None:
 
 def pytest_collection_modifyitems(config, items):
     absent = set()
+    if redis_source() is None:
+        absent.add("redis")
     if clamd_source() is None:
         absent.add("clamd")
     if not chromium_present():
@@ -117,6 +135,75 @@ def browser_header() -> str:
     if chromium_present():
         return f"browser tests: Chromium {CHROMIUM}"
     return CHROMIUM_ABSENT
+
+
+# --- Redis: tests marked `redis` use a real Redis server --------------------------------------
+# CI starts one (.ci/run) and exports REDIS_URL; elsewhere, when a `redis-server` binary is
+# installed, the session starts a private one on a free port. Without either, those tests are
+# deselected and the header says so.
+REDIS_ABSENT = (
+    "redis-server absent : les tests sur un vrai Redis ne tournent pas "
+    "(apt-get install redis-server, comme le fait .ci/run, ou REDIS_URL)"
+)
+
+
+def redis_binary() -> str | None:
+    search_path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/bin", "/usr/sbin"])
+    return shutil.which("redis-server", path=search_path)
+
+
+def redis_source() -> str | None:
+    if os.environ.get("REDIS_URL"):
+        return f"REDIS_URL={os.environ['REDIS_URL']}"
+    binary = redis_binary()
+    return f"{binary}, private, on a free port" if binary else None
+
+
+def redis_header() -> str:
+    source = redis_source()
+    return f"redis for the tests marked redis: {source}" if source else REDIS_ABSENT
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _redis_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1) as connection:
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """The URL of a Redis server that answers: the environment's, or a private one."""
+    if url := os.environ.get("REDIS_URL"):
+        yield url
+        return
+    binary = redis_binary()
+    if binary is None:
+        pytest.fail(REDIS_ABSENT)
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 (a fixed command)
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _redis_answers("127.0.0.1", port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the private redis-server did not start")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def clamd_header() -> str:

@@ -5,8 +5,8 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import accounts.fields
 import accounts.models
+import core.fields
 
 
 class Migration(migrations.Migration):
@@ -73,23 +73,23 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "nom_patronymique",
-                    accounts.fields.NomField(
+                    core.fields.NomField(
                         blank=True, max_length=30, verbose_name="nom patronymique"
                     ),
                 ),
                 (
                     "nom_usuel",
-                    accounts.fields.NomField(blank=True, max_length=30, verbose_name="nom usuel"),
+                    core.fields.NomField(blank=True, max_length=30, verbose_name="nom usuel"),
                 ),
-                ("prenom", accounts.fields.PrenomField(max_length=20, verbose_name="prénom")),
+                ("prenom", core.fields.PrenomField(max_length=20, verbose_name="prénom")),
                 ("fonction", models.CharField(max_length=20, verbose_name="fonction")),
                 (
                     "telephone",
-                    accounts.fields.TelephoneField(max_length=14, verbose_name="téléphone"),
+                    core.fields.TelephoneField(max_length=14, verbose_name="téléphone"),
                 ),
                 (
                     "email",
-                    accounts.fields.LowerEmailField(max_length=254, verbose_name="adresse e-mail"),
+                    core.fields.LowerEmailField(max_length=254, verbose_name="adresse e-mail"),
                 ),
                 ("is_active", models.BooleanField(default=True, verbose_name="actif")),
                 (

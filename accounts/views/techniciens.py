@@ -20,12 +20,14 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from core.changes import describe_changes
+from core.pagination import HISTORY_PAGE_SIZE
+
 from .. import services
 from ..forms import AccountChangeForm, ReactivationForm, TechnicienCreationForm
-from ..models import Role, User, change_lines
+from ..models import Role, User
 
 LIST_PAGE_SIZE = 50
-HISTORY_PAGE_SIZE = 20
 
 
 def gestionnaire_required(view):
@@ -100,13 +102,6 @@ def technicien_create(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/techniciens/form.html", {"form": form, "creation": True})
 
 
-def describe_changes(changes: dict[str, list], model=None) -> str:
-    """'nom usuel : « » → « MARTIN » ; téléphone : « 07… » → « 06… »'"""
-    return " ; ".join(
-        f"{label} : {before} → {after}" for label, before, after in change_lines(changes, model)
-    )
-
-
 @gestionnaire_required
 def technicien_modify(request: HttpRequest, pk: int) -> HttpResponse:
     technicien = technicien_of(request, pk)
@@ -129,7 +124,7 @@ def technicien_modify(request: HttpRequest, pk: int) -> HttpResponse:
                         "Les %(count)d changements ont bien été pris en compte : %(changes)s.",
                         len(changes),
                     )
-                    % {"count": len(changes), "changes": describe_changes(changes)},
+                    % {"count": len(changes), "changes": describe_changes(changes, User)},
                 )
             else:
                 messages.info(request, _("Aucun changement : le compte est inchangé."))

@@ -11,7 +11,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from organismes.scoping import OrganismeScopedAdminMixin, of_own_organisme, structures_in_scope
+from conventions.scoping import structures_in_scope
+from organismes.scoping import OrganismeScopedAdminMixin, of_own_organisme
 
 from ..catalogue import URGENCES
 from ..models import Demande, Evenement, PieceJointe

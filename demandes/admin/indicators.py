@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from conventions.models import Convention
-from organismes.scoping import conventions_in_scope
+from conventions.scoping import conventions_in_scope
 
 from .. import indicators
 

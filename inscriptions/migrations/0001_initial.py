@@ -5,7 +5,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import accounts.fields
+import core.fields
 import demandes.validators
 import organismes.validators
 
@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
                 ("nom", models.CharField(max_length=100, verbose_name="nom et prénom")),
                 (
                     "email",
-                    accounts.fields.LowerEmailField(max_length=254, verbose_name="adresse e-mail"),
+                    core.fields.LowerEmailField(max_length=254, verbose_name="adresse e-mail"),
                 ),
                 (
                     "reference_convention",
@@ -136,7 +136,7 @@ class Migration(migrations.Migration):
                 ("ville", models.CharField(max_length=100, verbose_name="ville")),
                 (
                     "structure_telephone",
-                    accounts.fields.TelephoneField(
+                    core.fields.TelephoneField(
                         max_length=14, verbose_name="téléphone de la structure"
                     ),
                 ),
@@ -150,23 +150,23 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "nom_patronymique",
-                    accounts.fields.NomField(
+                    core.fields.NomField(
                         blank=True, max_length=30, verbose_name="nom patronymique"
                     ),
                 ),
                 (
                     "nom_usuel",
-                    accounts.fields.NomField(blank=True, max_length=30, verbose_name="nom usuel"),
+                    core.fields.NomField(blank=True, max_length=30, verbose_name="nom usuel"),
                 ),
-                ("prenom", accounts.fields.PrenomField(max_length=20, verbose_name="prénom")),
+                ("prenom", core.fields.PrenomField(max_length=20, verbose_name="prénom")),
                 ("fonction", models.CharField(max_length=20, verbose_name="fonction")),
                 (
                     "telephone",
-                    accounts.fields.TelephoneField(max_length=14, verbose_name="téléphone"),
+                    core.fields.TelephoneField(max_length=14, verbose_name="téléphone"),
                 ),
                 (
                     "email",
-                    accounts.fields.LowerEmailField(max_length=254, verbose_name="adresse e-mail"),
+                    core.fields.LowerEmailField(max_length=254, verbose_name="adresse e-mail"),
                 ),
                 (
                     "cgu_version",

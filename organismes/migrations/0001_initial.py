@@ -3,7 +3,7 @@
 import django.core.validators
 from django.db import migrations, models
 
-import accounts.fields
+import core.fields
 import organismes.validators
 
 
@@ -84,7 +84,7 @@ class Migration(migrations.Migration):
                 ("ville", models.CharField(max_length=100, verbose_name="ville")),
                 (
                     "telephone",
-                    accounts.fields.TelephoneField(max_length=14, verbose_name="téléphone"),
+                    core.fields.TelephoneField(max_length=14, verbose_name="téléphone"),
                 ),
                 (
                     "nombre_membres",

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.forms import AccountChangeForm, GestionnaireCreationForm
 from accounts.models import Role
-from accounts.validators import validate_name_characters
+from core.validators import validate_name_characters
 from tests.factories import ConventionFactory, GestionnaireFactory, TechnicienFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import AccountEvent, Role
-from accounts.validators import login_identifier_base
+from core.validators import login_identifier_base
 from tests.factories import AgentFactory, ConventionFactory, GestionnaireFactory, TechnicienFactory
 
 

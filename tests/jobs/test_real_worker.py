@@ -1,4 +1,4 @@
-"""The three main jobs through a real Celery worker: Redis in CI (REDIS_URL), in-memory otherwise.
+"""The three main jobs through a real Celery worker, on an in-memory broker and on a real Redis.
 
 Elsewhere the jobs are called directly; this proves that their tasks are registered under the
 names the beat schedule sends, cross a broker and do their work in a worker's own connection.

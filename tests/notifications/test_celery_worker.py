@@ -1,4 +1,4 @@
-"""The e-mail tasks through a real Celery worker: Redis in CI (REDIS_URL), in-memory otherwise.
+"""The e-mail tasks through a real Celery worker, on an in-memory broker and on a real Redis.
 
 Everywhere else the tests run tasks eagerly; this one proves that the message really crosses a
 broker after the commit and that a worker thread sends the e-mail and records it.

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.views.techniciens import HISTORY_PAGE_SIZE
+from core.pagination import HISTORY_PAGE_SIZE
 from organismes.models import StructureEvent
 from tests.factories import (
     TEST_PASSWORD,

@@ -1,5 +1,5 @@
 from accounts.jobs import purge_inactive_accounts
-from espace_partenaires.jobs import JobCommand
+from core.jobs import JobCommand
 
 
 class Command(JobCommand):

@@ -1,5 +1,5 @@
 from accounts.jobs import remind_password_expiry
-from espace_partenaires.jobs import JobCommand
+from core.jobs import JobCommand
 
 
 class Command(JobCommand):

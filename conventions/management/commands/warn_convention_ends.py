@@ -1,5 +1,5 @@
 from conventions.jobs import warn_convention_ends
-from espace_partenaires.jobs import JobCommand
+from core.jobs import JobCommand
 
 
 class Command(JobCommand):

@@ -1,4 +1,4 @@
-from espace_partenaires.jobs import JobCommand
+from core.jobs import JobCommand
 from inscriptions.jobs import purge_inscriptions
 
 

@@ -2,7 +2,7 @@
 
 Each rule is a normaliser (what is stored) and a validator (what is accepted, with the French
 message shown next to the field). The form fields at the bottom bind them, and the model fields in
-`accounts.fields` hand those form fields to every ModelForm, the admin's included.
+`core.fields` hand those form fields to every ModelForm, the admin's included.
 """
 
 import re

@@ -1,15 +1,15 @@
-"""`manage.py seed_scale` (bench/dataset.py): the benchmarks' national volume, in miniature."""
+"""`python -m bench.seed` (bench/dataset.py): the benchmarks' national volume, in miniature."""
 
 import datetime
 import io
 
 import pytest
 import time_machine
-from django.core.management import CommandError, call_command
 from django.db.models import F
 
 from accounts.models import AccountEvent, Role, User
 from bench import dataset
+from bench.seed import Refused, seed_national
 from conventions.models import Convention
 from demandes.models import Demande, Evenement, ReferenceCounter, Statut
 from demandes.services import next_reference
@@ -28,7 +28,7 @@ def disposable(monkeypatch):
 
 def seed(**options):
     with time_machine.travel(datetime.datetime(2026, 6, 1, 9, tzinfo=datetime.UTC), tick=False):
-        call_command("seed_scale", **{**SMALL, **options}, stdout=io.StringIO())
+        seed_national(dataset.Volume(**{**SMALL, **options}), io.StringIO())
 
 
 def snapshot() -> list[tuple]:
@@ -40,8 +40,8 @@ def snapshot() -> list[tuple]:
 
 
 def test_a_database_whose_name_lacks_bench_is_refused():
-    with pytest.raises(CommandError, match="bench"):
-        call_command("seed_scale", structures=1, accounts=3, demandes=0)
+    with pytest.raises(Refused, match="bench"):
+        seed_national(dataset.Volume(structures=1, accounts=3, demandes=0), io.StringIO())
 
 
 def test_the_volume_asked_is_generated_with_timelines(disposable):

@@ -7,11 +7,13 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.views.techniciens import HISTORY_PAGE_SIZE, describe_changes, gestionnaire_required
+from core.changes import describe_changes
+from core.pagination import HISTORY_PAGE_SIZE
+from organismes import services
+from organismes.forms import CoordonneesForm
+from organismes.models import StructurePartenaire
 
-from . import services
-from .forms import CoordonneesForm
-from .models import StructurePartenaire
+from .techniciens import gestionnaire_required
 
 
 @gestionnaire_required
@@ -37,7 +39,7 @@ def ma_structure(request: HttpRequest) -> HttpResponse:
             )
         else:
             messages.info(request, _("Aucun changement : les coordonnées sont inchangées."))
-        return redirect("organismes:ma_structure")
+        return redirect("accounts:ma_structure")
     # The page shows what is stored, not what a rejected form holds.
     structure = StructurePartenaire.objects.get(pk=structure.pk)
     history = Paginator(
@@ -45,6 +47,6 @@ def ma_structure(request: HttpRequest) -> HttpResponse:
     ).get_page(request.GET.get("page"))
     return render(
         request,
-        "organismes/ma_structure.html",
+        "accounts/ma_structure.html",
         {"structure": structure, "form": form, "page": history},
     )
