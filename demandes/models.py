@@ -12,6 +12,7 @@ from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Civilite
+from organismes.scoping import of_own_organisme
 
 from .catalogue import DEPARTEMENT_CHOICES, URGENCES, motif_label
 from .validators import validate_no_nir
@@ -58,6 +59,16 @@ class DemandeQuerySet(models.QuerySet):
     def for_agent_list(self):
         """Urgent first, then the oldest: what an agent should take next comes first."""
         return self.order_by("-urgent", "created_at", "pk")
+
+    def visible_to(self, user) -> "DemandeQuerySet":
+        """The demandes this person may see: a partner their structure's, an agent their
+        organisme's, a superuser all; none for an inactive account or a structure whose access
+        is suspended, whatever a session or the log-in backend let through."""
+        if not user.is_active:
+            return self.none()
+        if user.is_partner:
+            return self.filter(structure_id=user.structure_id, structure__suspendue_le__isnull=True)
+        return of_own_organisme(user, self)
 
 
 def validate_date_naissance(value: datetime.date) -> None:
@@ -250,6 +261,12 @@ class Evenement(models.Model):
         return f"{self.demande.reference} — {self.get_kind_display()}"
 
 
+class PieceJointeQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "PieceJointeQuerySet":
+        """The files of the demandes this person may see, and no other: one rule for both."""
+        return self.filter(demande__in=Demande.objects.visible_to(user))
+
+
 class PieceJointe(models.Model):
     class Sens(models.TextChoices):
         ENTRANTE = "entrante", _("du partenaire")
@@ -267,6 +284,8 @@ class PieceJointe(models.Model):
         _("taille (octets)"), validators=[MinValueValidator(1), MaxValueValidator(2**31 - 1)]
     )
     created_at = models.DateTimeField(_("ajoutée le"), default=timezone.now)
+
+    objects = PieceJointeQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("pièce jointe")
