@@ -54,6 +54,11 @@ def end_conventions() -> dict:
     return jobs.end_conventions().as_dict()
 
 
+@shared_task(name="accounts.tasks.warn_convention_ends")
+def warn_convention_ends() -> dict:
+    return jobs.warn_convention_ends().as_dict()
+
+
 @shared_task(name="accounts.tasks.purge_inactive_accounts")
 def purge_inactive_accounts() -> dict:
     return jobs.purge_inactive_accounts().as_dict()

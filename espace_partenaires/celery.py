@@ -27,7 +27,7 @@ def _daily(setting: str) -> crontab:
 DAILY_JOBS = {
     "end-conventions": ("accounts.tasks.end_conventions", "JOB_TIME_CONVENTION_END"),
     "warn-convention-ends": (
-        "conventions.tasks.warn_convention_ends",
+        "accounts.tasks.warn_convention_ends",
         "JOB_TIME_CONVENTION_WARNING",
     ),
     "purge-inactive-accounts": (

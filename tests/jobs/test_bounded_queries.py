@@ -6,9 +6,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.jobs import end_conventions, purge_inactive_accounts, remind_password_expiry
+from accounts.jobs import (
+    end_conventions,
+    purge_inactive_accounts,
+    remind_password_expiry,
+    warn_convention_ends,
+)
 from accounts.models import User
-from conventions.jobs import warn_convention_ends
 from conventions.models import Convention
 from inscriptions.jobs import purge_inscriptions
 from inscriptions.models import MessageContact, PreInscription, Statut

@@ -11,8 +11,8 @@ from accounts.jobs import (
     purge_expired_sessions,
     purge_inactive_accounts,
     remind_password_expiry,
+    warn_convention_ends,
 )
-from conventions.jobs import warn_convention_ends
 from inscriptions.jobs import purge_inscriptions
 from notifications.jobs import purge_sent_email_log
 

@@ -10,9 +10,13 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from accounts.jobs import end_conventions, purge_inactive_accounts, remind_password_expiry
+from accounts.jobs import (
+    end_conventions,
+    purge_inactive_accounts,
+    remind_password_expiry,
+    warn_convention_ends,
+)
 from accounts.models import AccountEvent, User
-from conventions.jobs import warn_convention_ends
 from notifications.models import SentEmail
 from organismes.models import StructureEvent
 from tests.factories import (

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.core import mail
 
-from conventions.jobs import warn_convention_ends
+from accounts.jobs import warn_convention_ends
 from conventions.models import Convention
 from notifications.models import SentEmail
 from tests.factories import (

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from accounts import tasks as accounts_tasks
 from accounts.models import User
-from conventions import tasks as conventions_tasks
 from conventions.models import Convention
 from espace_partenaires.celery import app
 from notifications.models import SentEmail
@@ -53,7 +52,7 @@ def test_the_main_jobs_do_their_work_through_a_real_worker(real_worker):
     )
 
     accounts_tasks.end_conventions.delay()
-    conventions_tasks.warn_convention_ends.delay()
+    accounts_tasks.warn_convention_ends.delay()
     accounts_tasks.purge_inactive_accounts.delay()
 
     def done() -> bool:

@@ -1,4 +1,4 @@
-from conventions.jobs import warn_convention_ends
+from accounts.jobs import warn_convention_ends
 from core.jobs import JobCommand
 
 
