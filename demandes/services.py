@@ -48,6 +48,8 @@ def offres_for(user: User, convention: Convention) -> list[Offre]:
 
 
 def check_can_create(user: User, convention: Convention, offre: Offre | None = None) -> None:
+    if convention.structure_id != user.structure_id:
+        raise DemandeRuleError(_("Cette convention n'est pas celle de votre structure."))
     if not convention.is_en_cours:
         if convention.etat() == Convention.Etat.A_VENIR:
             raise DemandeRuleError(

@@ -22,7 +22,8 @@ LIST_PAGE_SIZE = 20
 
 
 def structure_demandes(request: HttpRequest):
-    return Demande.objects.filter(structure=request.user.structure)
+    """The demandes of the user's structure, through the one rule of who sees what."""
+    return Demande.objects.visible_to(request.user)
 
 
 def _refusal(request: HttpRequest) -> HttpResponse | None:

@@ -179,6 +179,17 @@ def test_contacter_reserved_to_gestionnaires_is_refused_to_a_technicien(
     assert_nothing_written(attachments_dir)
 
 
+def test_another_structures_convention_is_refused(technicien, attachments_dir):
+    """The portal always passes the user's own convention; the service does not rely on it."""
+    other = with_all_offres()
+
+    with pytest.raises(DemandeRuleError) as refused:
+        create(technicien, other, "rendez-vous", uploads=a_pdf(), motif="c2s")
+
+    assert str(refused.value) == "Cette convention n'est pas celle de votre structure."
+    assert_nothing_written(attachments_dir)
+
+
 def test_an_ended_convention_is_refused(attachments_dir):
     today = timezone.localdate()
     convention = with_all_offres(
