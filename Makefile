@@ -1,6 +1,6 @@
 # Espace Partenaires — the two commands of the README, and a few helpers.
 #   make run    set up and start the portal on embedded defaults (SQLite, local Celery broker)
-#   make test   set up and run the whole test suite (lint, migrations check, pytest)
+#   make test   set up and run the whole test suite (lint, layers, migrations check, pytest)
 #   make bench  the benchmarks at national scale, on PostgreSQL (docs/performance.md)
 
 SHELL := /bin/bash
@@ -43,6 +43,7 @@ run: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(MANAGE) makemigrations --check --dry-run
 	$(BIN)/pytest
 
@@ -74,4 +75,4 @@ check-deploy: $(BIN)/.installed
 	$(MANAGE) check --deploy --fail-level WARNING
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var build *.egg-info
