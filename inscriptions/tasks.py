@@ -1,8 +1,8 @@
 from celery import shared_task
 
+from . import jobs
+
 
 @shared_task(name="inscriptions.tasks.purge_inscriptions")
 def purge_inscriptions() -> dict:
-    from .jobs import purge_inscriptions
-
-    return purge_inscriptions().as_dict()
+    return jobs.purge_inscriptions().as_dict()

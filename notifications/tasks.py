@@ -4,6 +4,7 @@ from typing import Any
 from anymail.exceptions import AnymailAPIError
 from celery import Task, shared_task
 
+from . import jobs
 from .models import SentEmail
 from .services import deliver, mark_failed
 
@@ -39,6 +40,4 @@ def send_email(self, sent_email_id: int, context: dict[str, Any]) -> None:
 
 @shared_task(name="notifications.tasks.purge_sent_email_log")
 def purge_sent_email_log() -> dict:
-    from .jobs import purge_sent_email_log
-
-    return purge_sent_email_log().as_dict()
+    return jobs.purge_sent_email_log().as_dict()

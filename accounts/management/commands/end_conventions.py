@@ -1,7 +1,7 @@
-from accounts.jobs import end_conventions
+from accounts import jobs
 from core.jobs import JobCommand
 
 
 class Command(JobCommand):
     help = "Inactive les comptes des structures dont la dernière convention est terminée."
-    job = staticmethod(end_conventions)
+    job = staticmethod(jobs.end_conventions)

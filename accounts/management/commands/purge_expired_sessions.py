@@ -1,7 +1,7 @@
-from accounts.jobs import purge_expired_sessions
+from accounts import jobs
 from core.jobs import JobCommand
 
 
 class Command(JobCommand):
     help = "Supprime les sessions dont le délai d'inactivité est dépassé."
-    job = staticmethod(purge_expired_sessions)
+    job = staticmethod(jobs.purge_expired_sessions)

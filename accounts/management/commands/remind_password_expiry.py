@@ -1,7 +1,7 @@
-from accounts.jobs import remind_password_expiry
+from accounts import jobs
 from core.jobs import JobCommand
 
 
 class Command(JobCommand):
     help = "Prévient par e-mail les personnes dont le mot de passe expire bientôt."
-    job = staticmethod(remind_password_expiry)
+    job = staticmethod(jobs.remind_password_expiry)

@@ -1,7 +1,7 @@
-from accounts.jobs import warn_convention_ends
+from accounts import jobs
 from core.jobs import JobCommand
 
 
 class Command(JobCommand):
     help = "Prévient les gestionnaires et le référent 30 jours avant la fin d'une convention."
-    job = staticmethod(warn_convention_ends)
+    job = staticmethod(jobs.warn_convention_ends)

@@ -1,5 +1,5 @@
 from core.jobs import JobCommand
-from inscriptions.jobs import purge_inscriptions
+from inscriptions import jobs
 
 
 class Command(JobCommand):
@@ -7,4 +7,4 @@ class Command(JobCommand):
         "Supprime les pré-inscriptions et les messages de contact au-delà de leur durée de "
         "conservation."
     )
-    job = staticmethod(purge_inscriptions)
+    job = staticmethod(jobs.purge_inscriptions)

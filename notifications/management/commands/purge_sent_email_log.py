@@ -1,7 +1,7 @@
 from core.jobs import JobCommand
-from notifications.jobs import purge_sent_email_log
+from notifications import jobs
 
 
 class Command(JobCommand):
     help = "Supprime le journal des e-mails envoyés au-delà de sa durée de conservation."
-    job = staticmethod(purge_sent_email_log)
+    job = staticmethod(jobs.purge_sent_email_log)
