@@ -326,17 +326,6 @@ def renew_expired_invitation(*, invitation: Invitation) -> Invitation:
     return resend_invitation(by=None, account=account)
 
 
-# Expired links are kept this long, so that a late click is still offered a new link.
-EXPIRED_INVITATION_RETENTION = timedelta(days=30)
-
-
-def purge_expired_invitations() -> int:
-    """Delete links expired long ago; returns how many."""
-    limit = timezone.now() - EXPIRED_INVITATION_RETENTION
-    deleted, _details = Invitation.objects.filter(expires_at__lt=limit).delete()
-    return deleted
-
-
 # --- Passwords, CGU -------------------------------------------------------------------------
 
 

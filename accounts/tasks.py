@@ -1,5 +1,3 @@
-import logging
-
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
@@ -11,10 +9,8 @@ from notifications.models import SentEmail
 from notifications.services import mark_cancelled
 from notifications.tasks import EMAIL_TASK_OPTIONS, deliver_with_retries
 
-from . import jobs, services
+from . import jobs
 from .models import Invitation, Role, User
-
-logger = logging.getLogger(__name__)
 
 ROLE_WORDS = {
     Role.GESTIONNAIRE: ("gestionnaire partenaire", "GESTIONNAIRE partenaire", "votre structure"),
@@ -74,11 +70,9 @@ def purge_expired_sessions() -> dict:
     return jobs.purge_expired_sessions().as_dict()
 
 
-@shared_task
-def purge_expired_invitations() -> int:
-    deleted = services.purge_expired_invitations()
-    logger.info("purge_expired_invitations: %s invitation(s) deleted", deleted)
-    return deleted
+@shared_task(name="accounts.tasks.purge_expired_invitations")
+def purge_expired_invitations() -> dict:
+    return jobs.purge_expired_invitations().as_dict()
 
 
 @shared_task(**EMAIL_TASK_OPTIONS)

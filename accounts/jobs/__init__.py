@@ -10,11 +10,12 @@ never depends on them: the conventions' dates are checked on every request.
 """
 
 from .conventions import end_conventions, warn_convention_ends
-from .purges import purge_expired_sessions, purge_inactive_accounts
+from .purges import purge_expired_invitations, purge_expired_sessions, purge_inactive_accounts
 from .reminders import remind_password_expiry
 
 __all__ = [
     "end_conventions",
+    "purge_expired_invitations",
     "purge_expired_sessions",
     "purge_inactive_accounts",
     "remind_password_expiry",

@@ -1,4 +1,5 @@
-"""The purges: inactive accounts after their structure's delay, expired sessions."""
+"""The purges: inactive accounts after their structure's delay, expired invitation links, expired
+sessions."""
 
 import datetime
 import logging
@@ -26,7 +27,7 @@ from core.jobs import JobReport, delete_in_batches, run_job
 from core.months import months_before
 from organismes.models import Organisme, StructureEvent
 
-from ..models import User
+from ..models import Invitation, User
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ BATCH_SIZE = 200
 
 # The delay of a structure without any convention (SPEC §2: 6 months by default).
 DEFAULT_PURGE_DELAY_MONTHS = Organisme._meta.get_field("delai_purge_mois").default
+
+# Expired links are kept this long, so that a late click is still offered a new link.
+EXPIRED_INVITATION_RETENTION = datetime.timedelta(days=30)
 
 
 # --- Purge of inactive accounts -------------------------------------------------------------
@@ -143,6 +147,33 @@ def _purge_batch(now: datetime.datetime, structure_ids: list[int], report: Purge
         len(accounts),
         sorted(counts),
     )
+
+
+# --- Expired invitations -------------------------------------------------------------------
+
+
+@dataclass
+class InvitationPurgeReport(JobReport):
+    deleted: int = 0
+
+
+def purge_expired_invitations(
+    *, dry_run: bool = False, batch_size: int = BATCH_SIZE
+) -> InvitationPurgeReport:
+    """Delete the invitation links that expired more than EXPIRED_INVITATION_RETENTION ago,
+    whether they were used, revoked or left."""
+
+    def job() -> InvitationPurgeReport:
+        report = InvitationPurgeReport(dry_run=dry_run)
+        limit = timezone.now() - EXPIRED_INVITATION_RETENTION
+        report.deleted = delete_in_batches(
+            Invitation.objects.filter(expires_at__lt=limit), batch_size
+        )
+        return report
+
+    report = run_job(job, dry_run=dry_run)
+    logger.info("purge_expired_invitations: %s", report)
+    return report
 
 
 # --- Expired sessions -------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import datetime
 
+from accounts.models import Invitation
 from accounts.sessions import SessionStore
 from inscriptions.models import Statut
 from notifications.models import SentEmail
@@ -45,7 +46,13 @@ def build(now) -> dict:
         date_debut=datetime.date(2025, 6, 1),
         date_fin=datetime.date(2026, 6, 1),
     )
-    GestionnaireFactory(structure=ending.structure, password_changed_at=paris(2025, 5, 20, 10, 0))
+    warned = GestionnaireFactory(
+        structure=ending.structure, password_changed_at=paris(2025, 5, 20, 10, 0)
+    )
+    # The link with which they set their first password, long expired: purged.
+    Invitation.objects.create(
+        account=warned, expires_at=paris(2025, 3, 1, 9, 0), used_at=paris(2025, 2, 27, 9, 0)
+    )
     # Inactive for more than 6 months: purged.
     purged = TechnicienFactory(
         structure=StructureFactory(), is_active=False, inactivated_at=paris(2025, 10, 1, 9)

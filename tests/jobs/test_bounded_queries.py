@@ -8,11 +8,12 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.jobs import (
     end_conventions,
+    purge_expired_invitations,
     purge_inactive_accounts,
     remind_password_expiry,
     warn_convention_ends,
 )
-from accounts.models import User
+from accounts.models import Invitation, User
 from conventions.models import Convention
 from inscriptions.jobs import purge_inscriptions
 from inscriptions.models import MessageContact, PreInscription, Statut
@@ -197,6 +198,24 @@ def test_password_reminder_in_several_batches(now, settings):
 
     assert remind_password_expiry(batch_size=3).reminders == 7
     assert SentEmail.objects.filter(template="accounts/password_expiry").count() == 7
+
+
+def expired_links(count: int) -> None:
+    account = TechnicienFactory()
+    Invitation.objects.bulk_create(
+        Invitation(account=account, expires_at=paris(2026, 3, 1, 9)) for _ in range(count)
+    )
+
+
+def test_invitation_purge_with_3_or_30_links(now):
+    now(2026, 5, 10, 3, 0)
+    expired_links(3)
+    few, report_few = queries(purge_expired_invitations)
+    expired_links(30)
+    many, report_many = queries(purge_expired_invitations)
+
+    assert (report_few.deleted, report_many.deleted) == (3, 30)
+    assert few == many
 
 
 def test_email_log_purge_with_3_or_30_records(now, settings):

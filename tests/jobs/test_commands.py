@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from accounts.jobs import (
     end_conventions,
+    purge_expired_invitations,
     purge_expired_sessions,
     purge_inactive_accounts,
     remind_password_expiry,
@@ -29,6 +30,7 @@ JOBS = {
     "purge_sent_email_log": (purge_sent_email_log, "deleted : 1"),
     "purge_inscriptions": (purge_inscriptions, "preinscriptions_decided : 1"),
     "purge_expired_sessions": (purge_expired_sessions, "deleted : 1"),
+    "purge_expired_invitations": (purge_expired_invitations, "deleted : 1"),
 }
 
 
@@ -88,6 +90,7 @@ def test_all_jobs_in_their_daily_order_then_again(world, on_commit):
     order = (
         end_conventions,
         purge_inactive_accounts,
+        purge_expired_invitations,
         purge_sent_email_log,
         purge_inscriptions,
         purge_expired_sessions,
