@@ -14,6 +14,7 @@ from accounts.jobs import (
     remind_password_expiry,
     warn_convention_ends,
 )
+from espace_partenaires.celery import DAILY_JOBS
 from inscriptions.jobs import purge_inscriptions
 from notifications.jobs import purge_sent_email_log
 
@@ -32,6 +33,12 @@ JOBS = {
     "purge_expired_sessions": (purge_expired_sessions, "deleted : 1"),
     "purge_expired_invitations": (purge_expired_invitations, "deleted : 1"),
 }
+
+
+def test_every_scheduled_job_is_here_with_its_command():
+    """A job added to the beat schedule gets the tests below: its command, its dry run, its
+    second run; each command is named after its task."""
+    assert {task.rsplit(".", 1)[1] for task, _setting in DAILY_JOBS.values()} == set(JOBS)
 
 
 @pytest.fixture
