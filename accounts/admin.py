@@ -147,9 +147,9 @@ class EmailInvalideFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "oui":
-            return queryset.filter(email_invalide_le__isnull=False)
+            return queryset.filter(email_invalid_at__isnull=False)
         if self.value() == "non":
-            return queryset.filter(email_invalide_le__isnull=True)
+            return queryset.filter(email_invalid_at__isnull=True)
         return queryset
 
 
@@ -174,12 +174,12 @@ class PartnerAccountAdmin(AccountAdminBase):
     autocomplete_fields = ("structure",)
     actions = ("inactiver", "reactiver", *AccountAdminBase.actions)
 
-    @admin.display(description=_("e-mail invalide"), ordering="email_invalide_le")
+    @admin.display(description=_("e-mail invalide"), ordering="email_invalid_at")
     def email_invalide(self, account) -> str:
-        if account.email_invalide_le is None:
+        if account.email_invalid_at is None:
             return ""
         return _("depuis le %(date)s (%(motif)s)") % {
-            "date": date_format(timezone.localtime(account.email_invalide_le), "SHORT_DATE_FORMAT"),
+            "date": date_format(timezone.localtime(account.email_invalid_at), "SHORT_DATE_FORMAT"),
             "motif": motif_label(account.email_invalide_motif),
         }
 

@@ -37,7 +37,7 @@ def mark_invalid_email(sender, event: AnymailTrackingEvent, esp_name: str, **kwa
         return 0
     email = event.recipient.strip().lower()
     marked = User.objects.filter(email=email).update(
-        email_invalide_le=timezone.now(), email_invalide_motif=event.event_type
+        email_invalid_at=timezone.now(), email_invalide_motif=event.event_type
     )
     logger.info(
         "%s: %s event for an address used by %d account(s)", esp_name, event.event_type, marked

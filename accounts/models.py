@@ -36,7 +36,7 @@ class UserQuerySet(models.QuerySet):
 
     def reachable(self):
         """Accounts whose e-mail address the provider has not reported as bounced."""
-        return self.filter(email_invalide_le__isnull=True)
+        return self.filter(email_invalid_at__isnull=True)
 
     def partners(self):
         return self.filter(role__in=PARTNER_ROLES)
@@ -145,11 +145,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     cgu_accepted_at = models.DateTimeField(_("CGU acceptées le"), null=True, blank=True)
     password_changed_at = models.DateTimeField(_("mot de passe changé le"), null=True, blank=True)
     # The password (by its change date) whose expiry reminder was sent: once per expiry.
-    rappel_expiration_envoye_pour = models.DateTimeField(
+    expiry_reminder_sent_for = models.DateTimeField(
         _("rappel d'expiration envoyé pour"), null=True, blank=True, editable=False
     )
     # Set when the e-mail provider reports the address as bounced, rejected or complained.
-    email_invalide_le = models.DateTimeField(
+    email_invalid_at = models.DateTimeField(
         _("adresse e-mail invalide depuis le"), null=True, blank=True, editable=False
     )
     email_invalide_motif = models.CharField(

@@ -199,9 +199,9 @@ def modify_account(*, by: User, account: User, data: dict[str, Any]) -> dict[str
     update_fields = list(changes)
     if "email" in changes:
         # A new address: what the e-mail provider said of the old one no longer applies.
-        account.email_invalide_le = None
+        account.email_invalid_at = None
         account.email_invalide_motif = ""
-        update_fields += ["email_invalide_le", "email_invalide_motif"]
+        update_fields += ["email_invalid_at", "email_invalide_motif"]
     account.save(update_fields=update_fields)
     AccountEvent.objects.create(
         account=account, kind=AccountEvent.Kind.MODIFIED, by=by, changes=changes

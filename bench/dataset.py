@@ -333,10 +333,10 @@ def generate(volume: Volume, step: Step = no_step) -> dict[str, int]:
         organisme = organismes[(index + index // 100) % len(organismes)]
         ref = f"BENCH-{structure_id:06d}"
 
-        def convention(org, reference, debut, fin=None, fin_traitee_le=None) -> int:
+        def convention(org, reference, debut, fin=None, end_processed_at=None) -> int:
             nonlocal convention_id
             conventions.append(
-                (convention_id, org.pk, structure_id, reference, debut, fin, fin_traitee_le)  # noqa: B023
+                (convention_id, org.pk, structure_id, reference, debut, fin, end_processed_at)  # noqa: B023
             )
             convention_id += 1
             return convention_id - 1
@@ -374,7 +374,7 @@ def generate(volume: Volume, step: Step = no_step) -> dict[str, int]:
         counts["conventions"] = insert_rows(
             Convention,
             fields(
-                "id organisme structure reference date_debut date_fin fin_traitee_le "
+                "id organisme structure reference date_debut date_fin end_processed_at "
                 "max_gestionnaires max_techniciens created_at"
             ),
             ((*row, GESTIONNAIRES_PER_STRUCTURE, min(techniciens, 25), now) for row in conventions),

@@ -97,11 +97,11 @@ class Convention(models.Model):
     )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     # The end date the 30-day warning was sent for: once per end date, again if it moves.
-    alerte_fin_envoyee_pour = models.DateField(
+    end_warning_sent_for = models.DateField(
         _("alerte de fin envoyée pour le"), null=True, blank=True, editable=False
     )
     # Set by the end-of-convention job once it has dealt with this ended convention.
-    fin_traitee_le = models.DateTimeField(
+    end_processed_at = models.DateTimeField(
         _("fin traitée le"), null=True, blank=True, editable=False
     )
 

@@ -67,7 +67,7 @@ class DemandeQuerySet(models.QuerySet):
         if not user.is_active:
             return self.none()
         if user.is_partner:
-            return self.filter(structure_id=user.structure_id, structure__suspendue_le__isnull=True)
+            return self.filter(structure_id=user.structure_id, structure__suspended_at__isnull=True)
         return of_own_organisme(user, self)
 
 

@@ -25,9 +25,9 @@ class SuspensionFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "oui":
-            return queryset.filter(suspendue_le__isnull=False)
+            return queryset.filter(suspended_at__isnull=False)
         if self.value() == "non":
-            return queryset.filter(suspendue_le__isnull=True)
+            return queryset.filter(suspended_at__isnull=True)
         return queryset
 
 
@@ -49,11 +49,11 @@ class StructurePartenaireAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):
     # Explicit: the Count annotation drops the model's default ordering, and the autocomplete
     # endpoint paginates this queryset.
     ordering = ("nom", "pk")
-    readonly_fields = ("suspendue_le", "motif_suspension")
+    readonly_fields = ("suspended_at", "motif_suspension")
     fieldsets = (
         (None, {"fields": ("nom", "siret", "nombre_membres")}),
         (_("Coordonnées"), {"fields": ("adresse", "code_postal", "ville", "telephone")}),
-        (_("Accès"), {"fields": ("suspendue_le", "motif_suspension")}),
+        (_("Accès"), {"fields": ("suspended_at", "motif_suspension")}),
     )
     actions = ("suspendre", "lever_suspension")
 
@@ -113,6 +113,6 @@ class StructurePartenaireAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):
         permissions=("change",), description=_("Lever la suspension des structures sélectionnées")
     )
     def lever_suspension(self, request, queryset):
-        for structure in queryset.filter(suspendue_le__isnull=False):
+        for structure in queryset.filter(suspended_at__isnull=False):
             services.lift_suspension(by=request.user, structure=structure)
         self.message_user(request, _("L'accès des structures sélectionnées est rétabli."))

@@ -104,7 +104,7 @@ class StructurePartenaire(models.Model):
         validators=[MinValueValidator(1)],
         help_text=_("Sert à proposer les quotas de comptes des conventions."),
     )
-    suspendue_le = models.DateTimeField(
+    suspended_at = models.DateTimeField(
         _("accès suspendu le"),
         null=True,
         blank=True,
@@ -131,7 +131,7 @@ class StructurePartenaire(models.Model):
 
     @property
     def is_suspendue(self) -> bool:
-        return self.suspendue_le is not None
+        return self.suspended_at is not None
 
     def active_gestionnaires(self):
         return self.comptes.gestionnaires().active()

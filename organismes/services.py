@@ -40,15 +40,15 @@ def update_coordonnees(
 def suspend_structure(*, by: AbstractBaseUser, structure: StructurePartenaire, reason: str) -> None:
     """The fund cuts a structure's access at once (SPEC §7): no account of it can log in."""
     structure = _lock(structure)
-    if structure.suspendue_le is None:
-        structure.suspendue_le = timezone.now()
+    if structure.suspended_at is None:
+        structure.suspended_at = timezone.now()
         structure.motif_suspension = reason
-        structure.save(update_fields=["suspendue_le", "motif_suspension"])
+        structure.save(update_fields=["suspended_at", "motif_suspension"])
 
 
 @transaction.atomic
 def lift_suspension(*, by: AbstractBaseUser, structure: StructurePartenaire) -> None:
     structure = _lock(structure)
-    structure.suspendue_le = None
+    structure.suspended_at = None
     structure.motif_suspension = ""
-    structure.save(update_fields=["suspendue_le", "motif_suspension"])
+    structure.save(update_fields=["suspended_at", "motif_suspension"])

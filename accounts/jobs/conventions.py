@@ -43,7 +43,7 @@ def conventions_to_end(today: datetime.date) -> QuerySet[Convention]:
     dealt with again when it ends again.
     """
     return Convention.objects.filter(date_fin__lt=today).filter(
-        Q(fin_traitee_le__isnull=True) | Q(fin_traitee_le__date__lte=F("date_fin"))
+        Q(end_processed_at__isnull=True) | Q(end_processed_at__date__lte=F("date_fin"))
     )
 
 
@@ -139,7 +139,7 @@ def _end_batch(batch: list[Convention], today: datetime.date, report: Convention
         for pk in closing
     )
     Convention.objects.filter(pk__in=[convention.pk for convention in batch]).update(
-        fin_traitee_le=now
+        end_processed_at=now
     )
     report.conventions += len(batch)
     report.structures_closed += len(closing)
@@ -190,7 +190,7 @@ def conventions_to_warn(today: datetime.date) -> QuerySet[Convention]:
     return (
         Convention.objects.en_cours(today)
         .filter(date_fin__lte=today + datetime.timedelta(days=WARNING_DAYS))
-        .filter(Q(alerte_fin_envoyee_pour__isnull=True) | ~Q(alerte_fin_envoyee_pour=F("date_fin")))
+        .filter(Q(end_warning_sent_for__isnull=True) | ~Q(end_warning_sent_for=F("date_fin")))
         .exclude(Exists(renewal))
     )
 
@@ -258,7 +258,7 @@ def _warn_batch(batch: list[Convention], report: ConventionWarningReport) -> Non
             report.emails_referents += 1
     schedule_emails(emails)
     Convention.objects.filter(pk__in=[convention.pk for convention in batch]).update(
-        alerte_fin_envoyee_pour=F("date_fin")
+        end_warning_sent_for=F("date_fin")
     )
     report.conventions += len(batch)
     logger.info(

@@ -42,8 +42,8 @@ def accounts_to_remind(now: datetime.datetime) -> QuerySet[User]:
             password_changed_at__lte=now - max_age + notice,
         )
         .filter(
-            Q(rappel_expiration_envoye_pour__isnull=True)
-            | ~Q(rappel_expiration_envoye_pour=F("password_changed_at"))
+            Q(expiry_reminder_sent_for__isnull=True)
+            | ~Q(expiry_reminder_sent_for=F("password_changed_at"))
         )
     )
 
@@ -90,7 +90,7 @@ def _remind_batch(accounts: list[User]) -> None:
     )
     # Under the rows' lock: a password changed meanwhile waits, and gets its own reminder.
     User.objects.filter(pk__in=[account.pk for account in accounts]).update(
-        rappel_expiration_envoye_pour=F("password_changed_at")
+        expiry_reminder_sent_for=F("password_changed_at")
     )
     logger.info(
         "remind_password_expiry: reminders for accounts %s", [account.pk for account in accounts]

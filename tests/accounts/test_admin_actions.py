@@ -568,21 +568,21 @@ def test_the_suspend_action_asks_for_a_motif_then_suspends(agent_client, convent
     assert 'name="motif"' in intermediate.text
     assert "CCAS DE CREIL" in intermediate.text
     structure.refresh_from_db()
-    assert structure.suspendue_le is None
+    assert structure.suspended_at is None
 
     without_motif = agent_client.post(url, {**action, "apply": "Suspendre", "motif": ""})
 
     assert without_motif.status_code == 200
     assert without_motif.context["form"].errors["motif"] == ["Ce champ est obligatoire."]
     structure.refresh_from_db()
-    assert structure.suspendue_le is None
+    assert structure.suspended_at is None
 
     done = agent_client.post(
         url, {**action, "apply": "Suspendre", "motif": "Suspicion de fraude"}, follow=True
     )
 
     structure.refresh_from_db()
-    assert structure.suspendue_le is not None
+    assert structure.suspended_at is not None
     assert structure.motif_suspension == "Suspicion de fraude"
     assert (message_levels.SUCCESS, "L'accès de 1 structure est suspendu.") in messages_of(done)
 
@@ -590,7 +590,7 @@ def test_the_suspend_action_asks_for_a_motif_then_suspends(agent_client, convent
 def test_lifting_the_suspension_lets_the_partners_log_in_again(client, agent, convention):
     gestionnaire = GestionnaireFactory(structure=convention.structure)
     structure = convention.structure
-    structure.suspendue_le = timezone.now()
+    structure.suspended_at = timezone.now()
     structure.motif_suspension = "Perte d'identifiants"
     structure.save()
     client.force_login(agent)
@@ -600,7 +600,7 @@ def test_lifting_the_suspension_lets_the_partners_log_in_again(client, agent, co
     )
 
     structure.refresh_from_db()
-    assert structure.suspendue_le is None
+    assert structure.suspended_at is None
     assert log_in(client, gestionnaire.identifiant, TEST_PASSWORD)
 
 

@@ -68,7 +68,7 @@ def post_event(payload: dict, **headers):
 
 def marks(*accounts) -> list[tuple]:
     return [
-        User.objects.values_list("email_invalide_le", "email_invalide_motif").get(pk=account.pk)
+        User.objects.values_list("email_invalid_at", "email_invalide_motif").get(pk=account.pk)
         for account in accounts
     ]
 
@@ -117,7 +117,7 @@ def test_a_hard_bounce_marks_the_account_invalid(maryse):
     assert response.status_code == 200
     maryse.refresh_from_db()
     assert maryse.email_invalide_motif == "bounced"
-    assert before <= maryse.email_invalide_le <= datetime.datetime.now(tz=datetime.UTC)
+    assert before <= maryse.email_invalid_at <= datetime.datetime.now(tz=datetime.UTC)
 
 
 @pytest.mark.parametrize(
@@ -203,7 +203,7 @@ def test_the_gestionnaires_list_shows_the_marker_next_to_the_email(maryse, conve
     client = gestionnaire_client(convention.structure)
     post_event(brevo_event("hard_bounce", MARYSE_EMAIL), **basic_auth(SECRET))
     maryse.refresh_from_db()
-    date = maryse.email_invalide_le.astimezone(PARIS)
+    date = maryse.email_invalid_at.astimezone(PARIS)
     months = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août"]
     months += ["septembre", "octobre", "novembre", "décembre"]
 
@@ -234,7 +234,7 @@ def test_changing_the_email_clears_the_mark(maryse, convention):
     assert response.status_code == 302
     maryse.refresh_from_db()
     assert maryse.email == "maryse.pichon@laposte.example"
-    assert (maryse.email_invalide_le, maryse.email_invalide_motif) == (None, "")
+    assert (maryse.email_invalid_at, maryse.email_invalide_motif) == (None, "")
     listing = client.get(reverse("accounts:techniciens"))
     assert email_fact(listing, "m.pichon") == "maryse.pichon@laposte.example"
     event = maryse.events.get(kind="modified")
@@ -259,7 +259,7 @@ def test_the_admin_list_of_partner_accounts_shows_and_filters_invalid_addresses(
         identifiant="m.pichon",
         structure=convention.structure,
         email=MARYSE_EMAIL,
-        email_invalide_le=datetime.datetime(2026, 11, 20, 9, 15, tzinfo=PARIS),
+        email_invalid_at=datetime.datetime(2026, 11, 20, 9, 15, tzinfo=PARIS),
         email_invalide_motif="bounced",
     )
     fine = GestionnaireFactory(

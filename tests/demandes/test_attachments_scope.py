@@ -107,7 +107,7 @@ def test_an_inactivated_technicien_no_longer_finds_a_file_it_downloaded(
 def test_a_suspended_structure_no_longer_finds_its_files(technicien, convention, piece):
     assert download_as(technicien, piece) == PDF
 
-    convention.structure.suspendue_le = timezone.now()
+    convention.structure.suspended_at = timezone.now()
     convention.structure.save()
     technicien.refresh_from_db()
 

@@ -22,7 +22,7 @@ def snapshot() -> dict:
     return {
         "accounts": list(
             User.objects.order_by("pk").values_list(
-                "pk", "is_active", "inactivated_at", "rappel_expiration_envoye_pour"
+                "pk", "is_active", "inactivated_at", "expiry_reminder_sent_for"
             )
         ),
         "invitations": list(Invitation.objects.order_by("pk").values_list("pk", "revoked_at")),
@@ -32,7 +32,7 @@ def snapshot() -> dict:
         ),
         "conventions": list(
             Convention.objects.order_by("pk").values_list(
-                "pk", "fin_traitee_le", "alerte_fin_envoyee_pour"
+                "pk", "end_processed_at", "end_warning_sent_for"
             )
         ),
         "sent_emails": list(SentEmail.objects.order_by("pk").values_list("pk", "template")),

@@ -105,7 +105,7 @@ def test_convention_end_in_several_batches(now, organisme):
 
     assert (report.conventions, report.accounts_inactivated) == (7, 14)
     assert not User.objects.filter(is_active=True).exists()
-    assert not Convention.objects.filter(fin_traitee_le__isnull=True).exists()
+    assert not Convention.objects.filter(end_processed_at__isnull=True).exists()
 
 
 def test_warning_with_3_or_30_conventions(now, organisme):
@@ -138,7 +138,7 @@ def test_warning_in_several_batches(now, organisme):
         ending(organisme, 1)
 
     assert warn_convention_ends(batch_size=3).conventions == 7
-    assert not Convention.objects.filter(alerte_fin_envoyee_pour__isnull=True).exists()
+    assert not Convention.objects.filter(end_warning_sent_for__isnull=True).exists()
 
 
 def test_purge_with_3_or_30_accounts(now):

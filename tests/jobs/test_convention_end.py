@@ -74,7 +74,7 @@ def test_a_structure_whose_only_convention_ended_yesterday_loses_all_its_account
     assert User.objects.get(pk=accounts["inactive"].pk).inactivated_at == paris(2026, 1, 5, 9)
     assert User.objects.get(pk=other_structure.pk).is_active
     convention.refresh_from_db()
-    assert convention.fin_traitee_le == moment
+    assert convention.end_processed_at == moment
 
 
 def test_each_inactivated_account_has_a_history_line_saying_why(convention, accounts):
@@ -126,7 +126,7 @@ def test_a_convention_ending_today_is_not_ended_yet(now):
     assert report.conventions == 0
     assert User.objects.get(pk=gestionnaire.pk).is_active
     convention.refresh_from_db()
-    assert convention.fin_traitee_le is None
+    assert convention.end_processed_at is None
     assert not StructureEvent.objects.exists()
 
 
@@ -159,7 +159,7 @@ def test_another_convention_with_another_organisme_keeps_the_accounts(
     assert not AccountEvent.objects.filter(kind=AccountEvent.Kind.INACTIVATED).exists()
     assert not StructureEvent.objects.exists()
     convention.refresh_from_db()
-    assert convention.fin_traitee_le == paris(2026, 3, 10, 1, 0)
+    assert convention.end_processed_at == paris(2026, 3, 10, 1, 0)
 
 
 def test_two_ended_conventions_dealt_with_together_are_both_named_in_one_line(convention, accounts):
@@ -184,7 +184,7 @@ def test_two_ended_conventions_dealt_with_together_are_both_named_in_one_line(co
     }
     assert StructureEvent.objects.filter(structure=convention.structure).count() == 1
     older.refresh_from_db()
-    assert older.fin_traitee_le is not None
+    assert older.end_processed_at is not None
 
 
 def test_running_twice_changes_nothing_more(convention, accounts):

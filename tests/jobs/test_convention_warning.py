@@ -56,7 +56,7 @@ def others(convention):
         GestionnaireFactory(
             structure=convention.structure,
             email="rebond@ccas.fr",
-            email_invalide_le=paris(2026, 4, 1, 9),
+            email_invalid_at=paris(2026, 4, 1, 9),
             email_invalide_motif="bounced",
         ),
         GestionnaireFactory(
@@ -82,7 +82,7 @@ def test_active_gestionnaires_and_the_referent_are_warned_30_days_before(
         "v@ccas.fr",
     ]
     convention.refresh_from_db()
-    assert convention.alerte_fin_envoyee_pour == datetime.date(2026, 5, 31)
+    assert convention.end_warning_sent_for == datetime.date(2026, 5, 31)
     assert set(SentEmail.objects.values_list("recipient", "status")) == {
         ("m@ccas.fr", SentEmail.Status.SENT),
         ("v@ccas.fr", SentEmail.Status.SENT),
@@ -167,7 +167,7 @@ def test_an_end_date_moved_later_is_warned_again_within_30_days_of_the_new_date(
     assert len(mail.outbox) == 3
     assert all("15 juillet 2026" in message.subject for message in mail.outbox)
     convention.refresh_from_db()
-    assert convention.alerte_fin_envoyee_pour == datetime.date(2026, 7, 15)
+    assert convention.end_warning_sent_for == datetime.date(2026, 7, 15)
 
 
 def test_ended_and_open_ended_conventions_are_not_warned(now, on_commit):

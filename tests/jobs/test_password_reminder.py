@@ -55,7 +55,7 @@ def test_15_days_before_the_expiry_the_owner_is_reminded_with_the_date_and_a_lin
     assert link in message.body
     assert f'href="{link}"' in message.alternatives[0].content
     technicien.refresh_from_db()
-    assert technicien.rappel_expiration_envoye_pour == paris(2025, 5, 20, 10, 0)
+    assert technicien.expiry_reminder_sent_for == paris(2025, 5, 20, 10, 0)
 
 
 def test_the_reminder_is_sent_once_per_password(now, technicien, on_commit):
@@ -115,8 +115,8 @@ def test_who_is_not_reminded(now, on_commit):
 
 
 def test_an_address_reported_as_bounced_gets_no_reminder(now, technicien, on_commit):
-    technicien.email_invalide_le = paris(2026, 4, 1, 9, 0)
-    technicien.save(update_fields=["email_invalide_le"])
+    technicien.email_invalid_at = paris(2026, 4, 1, 9, 0)
+    technicien.save(update_fields=["email_invalid_at"])
     now(2026, 5, 5, 10, 0)
     with on_commit():
         assert remind_password_expiry().reminders == 0

@@ -58,15 +58,13 @@ def test_the_main_jobs_do_their_work_through_a_real_worker(real_worker):
     def done() -> bool:
         return (
             not User.objects.filter(pk__in=[a.pk for a in to_inactivate], is_active=True).exists()
-            and Convention.objects.filter(
-                pk=ending.pk, alerte_fin_envoyee_pour__isnull=False
-            ).exists()
+            and Convention.objects.filter(pk=ending.pk, end_warning_sent_for__isnull=False).exists()
             and not User.objects.filter(pk=purged.pk).exists()
             and SentEmail.objects.filter(status=SentEmail.Status.SENT).count() == 2
         )
 
     assert wait_for(done), "the worker did not run the three jobs and send their e-mails"
-    assert Convention.objects.get(pk=ended.pk).fin_traitee_le is not None
+    assert Convention.objects.get(pk=ended.pk).end_processed_at is not None
     assert set(StructureEvent.objects.values_list("structure_id", "kind")) == {
         (ended.structure_id, StructureEvent.Kind.CONVENTION_ENDED),
         (purged.structure_id, StructureEvent.Kind.ACCOUNTS_PURGED),
