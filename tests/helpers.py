@@ -9,6 +9,7 @@ from django.urls import reverse
 from conventions.models import Offre
 from demandes import services as demande_services
 from demandes.models import Demande
+from tests.factories import ConventionFactory
 
 # A PDF that readers open: header, catalogue, one empty page, cross-reference table, trailer.
 PDF = (
@@ -96,3 +97,10 @@ def make_demande(technicien, convention, *, offre="rendez-vous", uploads=(), **d
         data=fields,
         uploads=uploads,
     )
+
+
+def with_all_offres(**fields):
+    """A convention (ConventionFactory's fields) on which every offer of service is active."""
+    convention = ConventionFactory(**fields)
+    convention.offres.set(Offre.objects.all())
+    return convention

@@ -29,12 +29,11 @@ from demandes.validators import contains_nir
 from demandes.views import LIST_PAGE_SIZE
 from tests.factories import (
     AgentFactory,
-    ConventionFactory,
     GestionnaireFactory,
     OrganismeFactory,
     TechnicienFactory,
 )
-from tests.helpers import PDF
+from tests.helpers import PDF, with_all_offres
 
 pytestmark = pytest.mark.django_db
 
@@ -91,12 +90,6 @@ def logged_in(user, organisme=None) -> Client:
     assert response.status_code == 302
     assert client.session.get("organisme_id") is not None
     return client
-
-
-def with_all_offres(**fields):
-    convention = ConventionFactory(**fields)
-    convention.offres.set(Offre.objects.all())
-    return convention
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from conventions.models import Offre
 from demandes.attachments import AttachmentsField
 from demandes.models import Demande, Evenement, PieceJointe, ReferenceCounter
 from demandes.services import DemandeRuleError, create_demande
-from tests.factories import ConventionFactory, OrganismeFactory, TechnicienFactory
-from tests.helpers import PDF
+from tests.factories import OrganismeFactory, TechnicienFactory
+from tests.helpers import PDF, with_all_offres
 
 pytestmark = pytest.mark.django_db
 
@@ -38,12 +38,6 @@ CATEGORY_WITHOUT_URGENCY = (
 )
 NO_CONSENT = "Cochez cette case : une demande ne peut être envoyée qu'avec l'accord de l'assuré(e)."
 OFFER_CLOSED = "Cette offre de service n'est pas ouverte par la convention."
-
-
-def with_all_offres(**fields):
-    convention = ConventionFactory(**fields)
-    convention.offres.set(Offre.objects.all())
-    return convention
 
 
 @pytest.fixture
