@@ -89,7 +89,7 @@ class IndicatorsAdminMixin:
         convention_id = request.GET.get("convention", "")
         if convention_id:
             # Another organisme's convention does not exist here: a 404, not a form error.
-            if not convention_id.isdigit():
+            if not (convention_id.isascii() and convention_id.isdigit()):
                 raise Http404
             convention = get_object_or_404(
                 conventions.select_related("structure", "organisme"), pk=convention_id

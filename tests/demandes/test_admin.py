@@ -198,7 +198,9 @@ def test_another_organismes_convention_has_no_indicators(agent_client, their_con
     assert response.status_code == 404
     response = agent_client.get(indicateurs, {"convention": their_convention.pk, "format": "csv"})
     assert response.status_code == 404
-    assert agent_client.get(indicateurs, {"convention": "x"}).status_code == 404
+    # Not a number, nor a Unicode digit that str.isdigit() takes and the database refuses.
+    for wrong in ("x", "²", "-1", "1.5"):
+        assert agent_client.get(indicateurs, {"convention": wrong}).status_code == 404
 
 
 def test_the_structure_filter_offers_only_the_agents_structures(
