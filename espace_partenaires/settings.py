@@ -92,7 +92,11 @@ FORM_RENDERER = "core.renderers.FormRenderer"
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# Persistent connections (a new one per request costs a round trip and PostgreSQL's fork), checked
+# before their first use in each request: a connection the server dropped (restart, terminated
+# backend, failover) is replaced, not turned into an error page.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Take the write lock when a transaction starts, so that the quota checks made under
     # select_for_update (a no-op on SQLite) are serialised here too; wait for it rather than fail.

@@ -13,6 +13,7 @@ from kombu import pools as kombu_pools
 
 from espace_partenaires.celery import app as celery_app
 from tests.browser import CHROMIUM, chromium_present
+from tests.helpers import free_port
 
 
 def pytest_configure(config):
@@ -85,7 +86,21 @@ def on_commit(django_capture_on_commit_callbacks):
 def pytest_report_header(config):
     from django.db import connection
 
-    return [f"database: {connection.vendor}", redis_header(), clamd_header(), browser_header()]
+    database = f"database: {connection.vendor}"
+    if not postgresql_present():
+        database += f" ; {POSTGRESQL_ABSENT}"
+    return [database, redis_header(), clamd_header(), browser_header()]
+
+
+# --- PostgreSQL: tests marked `postgresql` need the real server (DATABASE_URL, as in CI) --------
+POSTGRESQL_ABSENT = (
+    "pas de PostgreSQL : les tests marqués postgresql ne tournent pas (DATABASE_URL=postgres://…, "
+    "comme le fait .ci/run)"
+)
+
+
+def postgresql_present() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
 # --- ClamAV: tests marked `clamd` scan with a real clamd ----------------------------------------
@@ -119,6 +134,8 @@ def clamd_source() -> str | None:
 
 def pytest_collection_modifyitems(config, items):
     absent = set()
+    if not postgresql_present():
+        absent.add("postgresql")
     if redis_source() is None:
         absent.add("redis")
     if clamd_source() is None:
@@ -165,12 +182,6 @@ def redis_source() -> str | None:
 def redis_header() -> str:
     source = redis_source()
     return f"redis for the tests marked redis: {source}" if source else REDIS_ABSENT
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _redis_answers(host: str, port: int) -> bool:

@@ -1,4 +1,5 @@
 import datetime
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -104,3 +105,10 @@ def with_all_offres(**fields):
     convention = ConventionFactory(**fields)
     convention.offres.set(Offre.objects.all())
     return convention
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
