@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from conventions.models import Convention
 from core.changes import apply_changes
 from core.validators import login_identifier_base
-from notifications.services import record_email
+from notifications.services import publish_after_commit, record_email
 from organismes.models import Organisme, StructurePartenaire
 
 from .cgu import CGU_VERSION
@@ -282,7 +282,7 @@ def invite(account: User, *, by: User | None, reactivation: bool = False) -> Inv
     template = "accounts/reactivation" if reactivation else "accounts/invitation"
     sent = record_email(template=template, recipient=account.email, account=account)
     AccountEvent.objects.create(account=account, kind=AccountEvent.Kind.INVITATION_SENT, by=by)
-    transaction.on_commit(lambda: send_invitation.delay(invitation.pk, sent.pk))
+    publish_after_commit(send_invitation, invitation.pk, sent.pk)
     return invitation
 
 
@@ -369,9 +369,7 @@ def request_password_reset(email: str) -> None:
         sent = record_email(
             template="accounts/password_reset", recipient=account.email, account=account
         )
-        transaction.on_commit(
-            lambda account=account, sent=sent: send_password_reset.delay(account.pk, sent.pk)
-        )
+        publish_after_commit(send_password_reset, account.pk, sent.pk)
 
 
 @transaction.atomic

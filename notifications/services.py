@@ -8,10 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from celery import Task
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from .models import SentEmail
 
@@ -24,6 +26,24 @@ def render_email(template: str, context: dict[str, Any]) -> tuple[str, str, str]
     text = render_to_string(f"emails/{template}.txt", context)
     html = render_to_string(f"emails/{template}.html", context)
     return " ".join(subject.split()), text, html
+
+
+def publish_after_commit(task: Task, *args) -> None:
+    """Hand `task(*args)` to the broker once the transaction commits, at best.
+
+    The action is committed and its e-mail is a row already: a broker that cannot be reached
+    (kombu's OperationalError, after Celery's own publish retries) must not turn the committed
+    action into an error page. The failure is logged (task and ids only, never the context).
+    """
+
+    def publish() -> None:
+        try:
+            task.delay(*args)
+        except OperationalError:
+            ids = [arg for arg in args if isinstance(arg, int)]  # never the e-mail's context
+            logger.exception("broker unreachable: %s%s not published", task.name, ids)
+
+    transaction.on_commit(publish, robust=True)
 
 
 def record_email(*, template: str, recipient: str, account=None) -> SentEmail:
@@ -54,9 +74,7 @@ def schedule_emails(emails: Iterable[EmailToSend]) -> list[SentEmail]:
         for email in emails
     )
     for sent, email in zip(records, emails, strict=True):
-        transaction.on_commit(
-            lambda sent_id=sent.pk, context=email.context: send_email.delay(sent_id, context)
-        )
+        publish_after_commit(send_email, sent.pk, email.context)
     return records
 
 

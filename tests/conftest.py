@@ -49,12 +49,12 @@ def attachments_dir(settings, tmp_path):
 def broker(request):
     """The broker of a real-worker test: kombu's in-memory transport, then a real Redis."""
     url = "memory://" if request.param == "memory" else request.getfixturevalue("redis_server")
-    _use_broker(url)
+    use_broker(url)
     yield url
-    _use_broker("memory://")
+    use_broker("memory://")
 
 
-def _use_broker(url: str) -> None:
+def use_broker(url: str) -> None:
     """Point the app at `url`, dropping the connections and producers of the previous broker
     (as Celery does after a fork; app.close() would also unregister the app's tasks)."""
     if celery_app._pool is not None:
@@ -184,7 +184,7 @@ def redis_header() -> str:
     return f"redis for the tests marked redis: {source}" if source else REDIS_ABSENT
 
 
-def _redis_answers(host: str, port: int) -> bool:
+def redis_answers(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1) as connection:
             connection.sendall(b"PING\r\n")
@@ -210,7 +210,7 @@ def redis_server():
     )
     try:
         deadline = time.monotonic() + 30
-        while not _redis_answers("127.0.0.1", port):
+        while not redis_answers("127.0.0.1", port):
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("the private redis-server did not start")
             time.sleep(0.05)
