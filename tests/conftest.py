@@ -193,12 +193,8 @@ def redis_answers(host: str, port: int) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def redis_server():
-    """The URL of a Redis server that answers: the environment's, or a private one."""
-    if url := os.environ.get("REDIS_URL"):
-        yield url
-        return
+def start_redis_server() -> tuple[subprocess.Popen, int]:
+    """A private redis-server on a free port, answering, without persistence; and its port."""
     binary = redis_binary()
     if binary is None:
         pytest.fail(REDIS_ABSENT)
@@ -208,12 +204,23 @@ def redis_server():
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    deadline = time.monotonic() + 30
+    while not redis_answers("127.0.0.1", port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the private redis-server did not start")
+        time.sleep(0.05)
+    return process, port
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """The URL of a Redis server that answers: the environment's, or a private one."""
+    if url := os.environ.get("REDIS_URL"):
+        yield url
+        return
+    process, port = start_redis_server()
     try:
-        deadline = time.monotonic() + 30
-        while not redis_answers("127.0.0.1", port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the private redis-server did not start")
-            time.sleep(0.05)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.terminate()

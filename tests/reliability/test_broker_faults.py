@@ -7,8 +7,6 @@ broker is back is issue 15's sweeper, not yet built).
 """
 
 import logging
-import subprocess
-import time
 
 import pytest
 from django.test import Client
@@ -17,9 +15,8 @@ from django.urls import reverse
 from accounts.models import Invitation, User
 from espace_partenaires.celery import app as celery_app
 from notifications.models import SentEmail
-from tests.conftest import REDIS_ABSENT, redis_answers, redis_binary, use_broker
+from tests.conftest import redis_answers, start_redis_server, use_broker
 from tests.factories import ConventionFactory, GestionnaireFactory
-from tests.helpers import free_port
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -37,19 +34,7 @@ MARYSE = {
 @pytest.fixture
 def broker_killed():
     """Celery publishes to this test's own Redis, which is then killed."""
-    binary = redis_binary()
-    if binary is None:
-        pytest.fail(REDIS_ABSENT)
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603 (a fixed command)
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not redis_answers("127.0.0.1", port):
-        assert process.poll() is None and time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.05)
+    process, port = start_redis_server()
     use_broker(f"redis://127.0.0.1:{port}/0")
     celery_app.conf.task_always_eager = False
     process.kill()
