@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from conventions.models import Convention
 from core.changes import apply_changes
 from core.validators import login_identifier_base
-from notifications.services import publish_after_commit, record_email
+from notifications.services import schedule_email
 from organismes.models import Organisme, StructurePartenaire
 
 from .cgu import CGU_VERSION
@@ -280,9 +280,14 @@ def invite(account: User, *, by: User | None, reactivation: bool = False) -> Inv
     account.invitations.pending().update(revoked_at=now)
     invitation = Invitation.objects.create(account=account, expires_at=Invitation.new_expiry())
     template = "accounts/reactivation" if reactivation else "accounts/invitation"
-    sent = record_email(template=template, recipient=account.email, account=account)
+    schedule_email(
+        template=template,
+        recipient=account.email,
+        account=account,
+        context={"invitation_id": invitation.pk},  # the link is made at send time
+        task=send_invitation.name,
+    )
     AccountEvent.objects.create(account=account, kind=AccountEvent.Kind.INVITATION_SENT, by=by)
-    publish_after_commit(send_invitation, invitation.pk, sent.pk)
     return invitation
 
 
@@ -366,16 +371,17 @@ def request_password_reset(email: str) -> None:
         if not account.has_usable_password():
             invite(account, by=None)
             continue
-        sent = record_email(
-            template="accounts/password_reset", recipient=account.email, account=account
+        schedule_email(
+            template="accounts/password_reset",
+            recipient=account.email,
+            account=account,
+            context={},  # the link is made at send time
+            task=send_password_reset.name,
         )
-        publish_after_commit(send_password_reset, account.pk, sent.pk)
 
 
 @transaction.atomic
 def send_identifiant_reminder(email: str) -> None:
-    from notifications.services import schedule_email
-
     for account in (
         User.objects.active()
         .filter(email=email.strip().lower())

@@ -6,8 +6,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from notifications.models import SentEmail
-from notifications.services import mark_cancelled
-from notifications.tasks import EMAIL_TASK_OPTIONS, deliver_with_retries
+from notifications.services import send_claimed
 
 from . import jobs
 from .models import Invitation, Role, User
@@ -20,20 +19,22 @@ ROLE_WORDS = {
 }
 
 
-@shared_task(**EMAIL_TASK_OPTIONS)
-def send_invitation(self, invitation_id: int, sent_email_id: int) -> None:
-    """Make the link's secret here, in the worker, so that it never travels through the broker."""
-    sent = SentEmail.objects.get(pk=sent_email_id)
-    if sent.status == SentEmail.Status.SENT:
-        return
-    invitation = Invitation.objects.select_related("account").get(pk=invitation_id)
+@shared_task(name="accounts.tasks.send_invitation")
+def send_invitation(sent_email_id: int) -> None:
+    """Make the link's secret here, at send time, so that it is neither stored nor carried by the
+    broker; an invitation superseded or revoked before it could go is cancelled (the newer one
+    has its own e-mail)."""
+    send_claimed(sent_email_id, invitation_context)
+
+
+def invitation_context(sent: SentEmail) -> dict | None:
+    invitation = Invitation.objects.select_related("account").get(pk=sent.context["invitation_id"])
     if not invitation.is_usable:
-        mark_cancelled(sent)  # superseded or revoked before it could go: the newer one will
-        return
+        return None
     account = invitation.account
     token = invitation.issue_token()
     role, role_upper, scope = ROLE_WORDS[account.role]
-    context = {
+    return {
         "prenom_nom": account.get_full_name(),
         "identifiant": account.identifiant,
         "role": role,
@@ -42,7 +43,6 @@ def send_invitation(self, invitation_id: int, sent_email_id: int) -> None:
         "link": settings.SITE_URL + reverse("accounts:invitation", args=[token]),
         "timeout_hours": settings.INVITATION_TIMEOUT_HOURS,
     }
-    deliver_with_retries(self, sent, context)
 
 
 @shared_task(name="accounts.tasks.end_conventions")
@@ -75,23 +75,23 @@ def purge_expired_invitations() -> dict:
     return jobs.purge_expired_invitations().as_dict()
 
 
-@shared_task(**EMAIL_TASK_OPTIONS)
-def send_password_reset(self, account_id: int, sent_email_id: int) -> None:
-    """The reset link is made here, in the worker: it never travels through the broker.
+@shared_task(name="accounts.tasks.send_password_reset")
+def send_password_reset(sent_email_id: int) -> None:
+    """The reset link is made here, at send time: it is neither stored nor carried by the broker.
 
     Django's token is single-use (it depends on the password) and expires after
     PASSWORD_RESET_TIMEOUT.
     """
-    sent = SentEmail.objects.get(pk=sent_email_id)
-    if sent.status == SentEmail.Status.SENT:
-        return
-    account = User.objects.get(pk=account_id)
+    send_claimed(sent_email_id, password_reset_context)
+
+
+def password_reset_context(sent: SentEmail) -> dict:
+    account = User.objects.get(pk=sent.account_id)
     uid = urlsafe_base64_encode(force_bytes(account.pk))
     token = default_token_generator.make_token(account)
-    context = {
+    return {
         "prenom_nom": account.get_full_name(),
         "identifiant": account.identifiant,
         "link": settings.SITE_URL + reverse("accounts:password_reset_confirm", args=[uid, token]),
         "timeout_hours": settings.INVITATION_TIMEOUT_HOURS,
     }
-    deliver_with_retries(self, sent, context)

@@ -57,9 +57,17 @@ DAILY_JOBS = {
 }
 
 
+# The outbox's sweeper (docs/reliability.md): every minute, the e-mails whose publish was lost or
+# whose back-off is over.
+SWEEP_OUTBOX = {"task": "notifications.tasks.sweep_outbox", "schedule": 60.0}
+
+
 @app.on_after_finalize.connect
 def setup_beat_schedule(sender: Celery, **kwargs) -> None:
     sender.conf.beat_schedule = {
-        entry: {"task": task, "schedule": _daily(setting)}
-        for entry, (task, setting) in DAILY_JOBS.items()
+        "sweep-outbox": SWEEP_OUTBOX,
+        **{
+            entry: {"task": task, "schedule": _daily(setting)}
+            for entry, (task, setting) in DAILY_JOBS.items()
+        },
     }

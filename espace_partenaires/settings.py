@@ -362,6 +362,14 @@ JOB_TIME_PASSWORD_REMINDER = env.str("JOB_TIME_PASSWORD_REMINDER", default="07:3
 JOB_TIME_PURGE_EMAIL_LOG = env.str("JOB_TIME_PURGE_EMAIL_LOG", default="03:30")
 JOB_TIME_PURGE_INSCRIPTIONS = env.str("JOB_TIME_PURGE_INSCRIPTIONS", default="03:45")
 JOB_TIME_PURGE_SESSIONS = env.str("JOB_TIME_PURGE_SESSIONS", default="04:00")
+# The e-mail outbox (docs/reliability.md): the sweeper publishes again, every minute, a row still
+# pending this many seconds after it was written; a failed attempt waits BACKOFF × 2^(n-1) seconds
+# (an hour at most) before the next, and the row fails for good after MAX_ATTEMPTS; a worker's
+# claim on a row lapses after LEASE seconds (a worker killed while sending).
+EMAIL_SWEEP_DELAY_SECONDS = env.int("EMAIL_SWEEP_DELAY_SECONDS", default=60)
+EMAIL_RETRY_BACKOFF_SECONDS = env.int("EMAIL_RETRY_BACKOFF_SECONDS", default=60)
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
+EMAIL_SEND_LEASE_SECONDS = env.int("EMAIL_SEND_LEASE_SECONDS", default=300)
 # Days before a password expires when its owner is reminded (once per password).
 PASSWORD_EXPIRY_REMINDER_DAYS = env.int("PASSWORD_EXPIRY_REMINDER_DAYS", default=15)
 # Months the sent-e-mail log is kept.

@@ -5,7 +5,7 @@ import re
 from celery.schedules import crontab
 from django.conf import settings
 
-from espace_partenaires.celery import DAILY_JOBS, app
+from espace_partenaires.celery import DAILY_JOBS, SWEEP_OUTBOX, app
 
 TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -18,7 +18,7 @@ def test_every_scheduled_task_is_a_registered_task():
     app.loader.import_default_modules()  # what a worker does: autodiscovers the tasks modules
     schedule = app.conf.beat_schedule
 
-    assert set(schedule) == set(DAILY_JOBS)
+    assert set(schedule) == {*DAILY_JOBS, "sweep-outbox"}
     for entry in schedule.values():
         assert entry["task"] in app.tasks, entry["task"]
 
@@ -40,8 +40,14 @@ def test_each_entry_runs_daily_at_its_setting_time():
         assert schedule[entry]["schedule"] == crontab(hour=hour, minute=minute)
 
 
-def test_the_eight_jobs_are_scheduled():
+def test_the_outbox_is_swept_every_minute():
+    assert app.conf.beat_schedule["sweep-outbox"] == SWEEP_OUTBOX
+    assert SWEEP_OUTBOX == {"task": "notifications.tasks.sweep_outbox", "schedule": 60.0}
+
+
+def test_the_eight_daily_jobs_and_the_sweeper_are_scheduled():
     assert {entry["task"] for entry in app.conf.beat_schedule.values()} == {
+        "notifications.tasks.sweep_outbox",
         "accounts.tasks.end_conventions",
         "accounts.tasks.purge_inactive_accounts",
         "accounts.tasks.remind_password_expiry",
