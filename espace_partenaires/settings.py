@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "anymail",
     "axes",
     "altcha_django",
+    # django-health-check: the page of /healthz and its `health_check` command.
+    "health_check",
     "organismes",
     "conventions",
     "accounts",
@@ -180,6 +182,9 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 if env.bool("BEHIND_TLS_PROXY", default=False):
     # The reverse proxy terminates TLS and says so in this header.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The load balancer probes each web node in plain HTTP, without the proxy's X-Forwarded-Proto: its
+# /healthz must answer, not redirect (it sets no cookie and holds nothing personal).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
+from core.health import HealthCheckView
+
 from . import views
 
 admin.site.site_header = "Espace Partenaires — administration"
@@ -24,6 +26,16 @@ def public(patterns):
 
 ALTCHA_PATTERNS = [path("challenge/", ChallengeView.as_view(), name="challenge")]
 
+# What a web node needs, for the load balancer's /healthz (django-health-check): 200 when every
+# check passes, 500 otherwise; ?format=json or ?format=text. The storage check writes, reads and
+# deletes a probe file of a few bytes: an upload is what the attachments storage is for.
+HEALTH_CHECKS = [
+    "health_check.checks.Database",
+    "health_check.checks.Cache",
+    ("health_check.checks.Storage", {"alias": "attachments"}),
+    "notifications.health.Broker",
+]
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("", include("accounts.urls")),
@@ -34,4 +46,10 @@ urlpatterns = [
     path("anymail/", include((public(anymail_urls.urlpatterns), anymail_urls.app_name))),
     # ALTCHA's challenges, fetched by the widget of the pré-inscription and contact pages.
     path("altcha/", include((public(ALTCHA_PATTERNS), "altcha_django"))),
+    # For the load balancer: no log-in, no session, no rate limit, no personal data.
+    path(
+        "healthz",
+        login_not_required(HealthCheckView.as_view(checks=HEALTH_CHECKS)),
+        name="healthz",
+    ),
 ]
