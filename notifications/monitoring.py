@@ -19,8 +19,11 @@ class OutboxStatus:
 
 
 def outbox_status() -> OutboxStatus:
-    """The e-mails written and not sent yet (one query): a growing age means nothing sends them."""
-    waiting = SentEmail.objects.filter(status=SentEmail.Status.PENDING).aggregate(
+    """The e-mails written and not sent yet, claimed by a worker or not (one query): a growing
+    age means nothing sends them."""
+    waiting = SentEmail.objects.filter(
+        status__in=[SentEmail.Status.PENDING, SentEmail.Status.SENDING]
+    ).aggregate(
         count=Count("pk"), oldest=Min("created_at")
     )
     if waiting["oldest"] is None:

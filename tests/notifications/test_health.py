@@ -235,8 +235,12 @@ def test_outbox_status_counts_the_pending_emails_and_ages_the_oldest():
         SentEmail.objects.create(
             template="invitation", recipient="c@partenaire.example", status="sent"
         )
+        # Claimed by a worker, not sent yet (a worker may have died with it): it waits too.
+        SentEmail.objects.create(
+            template="invitation", recipient="d@partenaire.example", status="sending"
+        )
     with time_machine.travel(start + datetime.timedelta(seconds=125.6), tick=False):
-        assert outbox_status() == "pending=2 oldest_seconds=125\n"
+        assert outbox_status() == "pending=3 oldest_seconds=125\n"
 
 
 # --- notifications.W002: the sweeper in the beat schedule ---------------------------------------

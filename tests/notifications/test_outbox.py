@@ -57,6 +57,7 @@ def not_published():
     celery_app.conf.task_always_eager = False
     celery_app.conf.broker_url = "memory://"
     yield
+    celery_app.control.purge()  # what was published here is nobody's to consume
     celery_app.conf.task_always_eager = True
 
 
