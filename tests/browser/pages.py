@@ -16,6 +16,7 @@ from accounts.models import Invitation, Role
 from conventions.models import Offre
 from demandes import services as demandes_services
 from demandes.models import Statut
+from notifications.models import SentEmail
 from tests.browser import scenario
 from tests.browser.conftest import heading, log_in, menu
 from tests.factories import (
@@ -86,6 +87,24 @@ def build() -> Data:
         date_fin=timezone.localdate() - datetime.timedelta(days=1),
     ).structure
     GestionnaireFactory(structure=ended, identifiant="a.bernard", email="a.bernard@asso.example")
+    # An e-mail the provider refused five times: the agent sees it in the log and resends it.
+    SentEmail.objects.create(
+        template="conventions/fin_proche",
+        recipient=maryse.email,
+        account=maryse,
+        status=SentEmail.Status.FAILED,
+        attempts=5,
+        error="AnymailAPIError",
+        context={
+            "organisme": people.gironde.nom,
+            "structure": people.structure.nom,
+            "siret": people.structure.siret,
+            "reference": people.convention.reference,
+            "date_fin": "30 juin 2027",
+            "login_url": "http://127.0.0.1:8000/connexion/",
+            "prenom_nom": maryse.get_full_name(),
+        },
+    )
     return Data(people, complement.reference, cloturee.reference)
 
 
@@ -310,3 +329,13 @@ def walk_agent(page: Page, visit: Visit, data: Data) -> None:
     page.goto("/admin/")
     page.locator("tr.model-preinscription").get_by_role("link").first.click()
     visit(page, "administration : pré-inscriptions")
+    page.goto("/admin/")
+    page.locator("tr.model-sentemail").get_by_role("link").first.click()
+    visit(page, "administration : e-mails envoyés")
+    page.get_by_role("link", name="échec", exact=True).click()
+    visit(page, "administration : e-mails en échec")
+    page.locator("#result_list input.action-select").first.check()
+    page.locator("select[name=action]").select_option("renvoyer")
+    page.locator("button[name=index]").click()
+    expect(page.get_by_text("1 e-mail est renvoyé.")).to_be_visible()
+    visit(page, "administration : e-mail renvoyé")
