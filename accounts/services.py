@@ -104,21 +104,21 @@ def _lock_structure(structure: StructurePartenaire) -> StructurePartenaire:
 def account_quota(
     structure: StructurePartenaire, role: str, organisme: Organisme | None = None
 ) -> int:
-    """Maximum of active accounts of this role, from the convention with `organisme`.
+    """Maximum of active accounts of this role: the strictest of the structure's conventions en
+    cours or à venir, whichever organisme is selected (SPEC §10), since every one of them must
+    allow one more account.
 
-    Without an organisme (a national administrator acting), the largest quota among the
-    structure's conventions that are en cours or à venir.
+    With an organisme (the one the partner or the agent acts for), the structure must have a
+    convention en cours or à venir with it.
     """
     conventions = Convention.objects.filter(structure=structure).en_cours_ou_a_venir()
-    if organisme is not None:
-        conventions = conventions.filter(organisme=organisme)
     field = "max_gestionnaires" if role == Role.GESTIONNAIRE else "max_techniciens"
-    quotas = list(conventions.values_list(field, flat=True))
-    if not quotas:
+    quotas = list(conventions.values_list("organisme_id", field))
+    if not quotas or (organisme is not None and organisme.pk not in {o for o, _q in quotas}):
         raise NoConvention(
             _("Cette structure n'a aucune convention en cours ou à venir avec l'organisme.")
         )
-    return max(quotas)
+    return min(quota for _organisme, quota in quotas)
 
 
 def check_quota(structure: StructurePartenaire, role: str, organisme: Organisme | None) -> None:

@@ -1,6 +1,9 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from accounts.models import Role
+from accounts.services import account_quota
+
 
 def home(request: HttpRequest) -> HttpResponse:
     """Agents and administrators work in the admin; a partner gets the home of their role."""
@@ -8,5 +11,8 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("admin:index")
     context = {"convention": request.convention, "convention_etat": request.convention.etat()}
     if request.user.is_gestionnaire:
-        context["active_techniciens"] = request.user.structure.active_techniciens().count()
+        structure = request.user.structure
+        context["active_techniciens"] = structure.active_techniciens().count()
+        # The strictest of the structure's conventions en cours or à venir (SPEC §10).
+        context["quota_techniciens"] = account_quota(structure, Role.TECHNICIEN, request.organisme)
     return render(request, "home.html", context)

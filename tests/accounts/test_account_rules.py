@@ -141,18 +141,36 @@ def test_other_structures_accounts_do_not_count_in_the_quota(convention, gestion
     assert convention.structure.active_techniciens().count() == 1
 
 
-def test_the_quota_is_the_one_of_the_convention_with_the_given_organisme(db):
+def test_the_strictest_convention_applies_whichever_organisme_is_selected(db):
+    """SPEC §10: CPAM Gironde's limit reached (2 of 2), selecting CPAM Côte d'Opale (limit 10)
+    does not let a third technicien in; the same for a reactivation."""
     small = ConventionFactory(max_techniciens=2)
     large = ConventionFactory(structure=small.structure, max_techniciens=10)
     gestionnaire = GestionnaireFactory(structure=small.structure)
     TechnicienFactory.create_batch(2, structure=small.structure)
+    dormant = inactive(TechnicienFactory, structure=small.structure)
+
+    for convention in (small, large):
+        with pytest.raises(services.QuotaReached) as error:
+            create(gestionnaire, Role.TECHNICIEN, convention)
+        assert str(error.value) == QUOTA_TECHNICIENS.format(2)
+        with pytest.raises(services.QuotaReached):
+            services.reactivate_account(
+                by=gestionnaire, account=dormant, organisme=convention.organisme, reason="Retour"
+            )
+    assert small.structure.active_techniciens().count() == 2
+
+
+def test_a_convention_a_venir_counts_among_the_strictest(db):
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    current = ConventionFactory(max_techniciens=10)
+    ConventionFactory(structure=current.structure, date_debut=tomorrow, max_techniciens=1)
+    gestionnaire = GestionnaireFactory(structure=current.structure)
+    TechnicienFactory(structure=current.structure)
 
     with pytest.raises(services.QuotaReached) as error:
-        create(gestionnaire, Role.TECHNICIEN, small)
-    assert str(error.value) == QUOTA_TECHNICIENS.format(2)
-
-    account = create(gestionnaire, Role.TECHNICIEN, large)
-    assert account.is_active
+        create(gestionnaire, Role.TECHNICIEN, current)
+    assert str(error.value) == QUOTA_TECHNICIENS.format(1)
 
 
 def test_creation_is_refused_without_a_convention(db):

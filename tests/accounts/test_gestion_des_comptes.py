@@ -360,10 +360,11 @@ def test_each_row_shows_the_persons_details_a_modifier_button_and_a_switch(clien
     assert "account-inactive" in old_row["classes"]
 
 
-def test_the_quota_sentence_counts_active_techniciens_against_the_selected_organismes_convention(
+def test_the_quota_sentence_counts_active_techniciens_against_the_strictest_convention(
     structure, gestionnaire
 ):
-    # Two conventions of the structure, with different quotas: the selected one counts.
+    # Two conventions of the structure, with different quotas: the strictest counts, whichever
+    # organisme is selected (SPEC §10).
     oise = ConventionFactory(
         structure=structure, organisme=OrganismeFactory(nom="CPAM DE L'OISE"), max_techniciens=3
     )
@@ -378,7 +379,10 @@ def test_the_quota_sentence_counts_active_techniciens_against_the_selected_organ
     select_organisme(client, structure.conventions.exclude(pk=oise.pk).get().organisme)
     response = client.get(LIST_URL)
 
-    assert "2 compte(s) technicien(s) actif(s) sur 5 autorisés par la convention." in response.text
+    assert "2 compte(s) technicien(s) actif(s) sur 3 autorisés par la convention." in response.text
+    # The home page says the same.
+    home = squeeze(client.get(reverse("home")).text)
+    assert "2 comptes techniciens actifs sur 3 autorisés par la convention." in home
 
 
 def test_the_add_button_is_shown_below_the_quota_and_hidden_once_it_is_reached(client_g, structure):
