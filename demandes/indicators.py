@@ -8,7 +8,6 @@ the one or two middle times to close, read by the database sorting them (no list
 closed demande comes back to Python).
 """
 
-import csv
 import datetime
 import io
 import statistics
@@ -21,6 +20,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from conventions.models import Convention, Offre
+from core.spreadsheets import SpreadsheetWriter
 
 from . import catalogue
 from .models import Demande, Statut
@@ -158,7 +158,7 @@ def to_csv(indicateurs: Indicateurs) -> str:
     convention = indicateurs.convention
     output = io.StringIO()
     output.write("\ufeff")  # the BOM makes spreadsheet programs read UTF-8
-    writer = csv.writer(output, delimiter=";", lineterminator="\r\n")
+    writer = SpreadsheetWriter(output, lineterminator="\r\n")
     writer.writerow(
         (_("Convention"), convention.reference, convention.structure.nom, convention.organisme.nom)
     )

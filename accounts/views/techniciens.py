@@ -5,7 +5,6 @@ account is simply not found (404). Each action has its own page, which is what w
 JavaScript; with JavaScript, static/js/dialogs.js shows the same questions in a <dialog>.
 """
 
-import csv
 from functools import wraps
 
 from django.contrib import messages
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from core.changes import describe_changes
 from core.pagination import HISTORY_PAGE_SIZE
+from core.spreadsheets import SpreadsheetWriter
 
 from .. import services
 from ..forms import AccountChangeForm, ReactivationForm, TechnicienCreationForm
@@ -249,7 +249,7 @@ def accounts_export(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.write("\ufeff")  # the BOM makes spreadsheet programs read UTF-8
-    writer = csv.writer(response, delimiter=";")
+    writer = SpreadsheetWriter(response)
     writer.writerow(EXPORT_COLUMNS)
     for account in structure.comptes.in_list_order("role"):
         writer.writerow(
