@@ -6,10 +6,16 @@ from django.shortcuts import render
 from django.utils import timezone
 
 
+# django-axes records the identifier in a column of this length (AccessAttempt.username).
+AXES_USERNAME_MAX_LENGTH = 255
+
+
 def axes_username(request: HttpRequest, credentials: dict | None = None) -> str:
-    """The identifier as the log-in matches it: 'M.Pichon ' and 'm.pichon' count as one."""
+    """The identifier as the log-in matches it: 'M.Pichon ' and 'm.pichon' count as one. Cut to
+    what axes can record: no identifier is that long (40 characters), and a longer one typed
+    is a failed log-in like any other, not an error page."""
     username = (credentials or {}).get("username") or request.POST.get("username", "")
-    return username.strip().lower()
+    return username.strip().lower()[:AXES_USERNAME_MAX_LENGTH]
 
 
 def client_ip(request: HttpRequest) -> str | None:

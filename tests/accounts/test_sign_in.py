@@ -5,6 +5,7 @@ import re
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import connection
@@ -567,3 +568,13 @@ def test_an_agent_gets_into_the_admin_again_after_the_cool_off(client, agent):
 
         assert is_logged_in(client)
         assert client.get(reverse("admin:index")).status_code == 200
+
+
+@pytest.mark.parametrize("url", [LOGIN_URL, ADMIN_LOGIN_URL])
+def test_an_identifier_of_300_characters_is_a_wrong_log_in_not_an_error_page(client, url):
+    """django-axes records the identifier in a 255-character column: PostgreSQL refused the
+    insert and the page was a 500."""
+    response = attempt(client, "a" * 300, WRONG_PASSWORD, url=url)
+
+    assert response.status_code == 200
+    assert all(len(row.username) <= 255 for row in AccessAttempt.objects.all())
