@@ -193,12 +193,13 @@ def redis_answers(host: str, port: int) -> bool:
         return False
 
 
-def start_redis_server() -> tuple[subprocess.Popen, int]:
-    """A private redis-server on a free port, answering, without persistence; and its port."""
+def start_redis_server(port: int | None = None) -> tuple[subprocess.Popen, int]:
+    """A private redis-server on a free port (or on `port`, to start one again where a test
+    killed it), answering, without persistence; and its port."""
     binary = redis_binary()
     if binary is None:
         pytest.fail(REDIS_ABSENT)
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(  # noqa: S603 (a fixed command)
         [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,

@@ -23,6 +23,8 @@ from django.urls import reverse
 
 from tests.helpers import free_port
 
+from .conftest import database_url
+
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,14 +41,10 @@ def get(url: str) -> int:
 @pytest.fixture
 def gunicorn():
     """gunicorn on a free port, on the test database, with the settings' defaults."""
-    database = connection.settings_dict
     port = free_port()
     environment = {
         **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
-            f"{database['PORT']}/{database['NAME']}"
-        ),
+        "DATABASE_URL": database_url(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
     }
