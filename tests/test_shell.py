@@ -432,3 +432,36 @@ def test_error_pages_send_the_security_headers(client):
     assert response.status_code == 404
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_no_page_or_file_served_to_a_logged_in_person_may_be_cached(client, attachments_dir):
+    """Insured persons' names and situations, and their attachments: never in a shared
+    computer's browser cache nor in a proxy's."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from demandes.attachments import AttachmentsField
+    from demandes.models import PieceJointe
+    from tests.helpers import PDF, make_demande, with_all_offres
+
+    convention = with_all_offres()
+    technicien = TechnicienFactory(structure=convention.structure)
+    uploads = AttachmentsField().clean(
+        [SimpleUploadedFile("attestation.pdf", PDF, content_type="application/pdf")]
+    )
+    demande = make_demande(technicien, convention, uploads=uploads)
+    piece = PieceJointe.objects.get(demande=demande)
+    client.force_login(technicien)
+    client.get(SELECTION_URL)
+
+    for url in (
+        HOME_URL,
+        reverse("demandes:list"),
+        reverse("demandes:detail", args=[demande.pk]),
+        reverse("demandes:piece", args=[piece.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "no-store" in response.headers["Cache-Control"], url
+        assert "private" in response.headers["Cache-Control"], url
+        if response.streaming:
+            assert b"".join(response.streaming_content) == PDF  # read to the end, and closed
