@@ -70,6 +70,7 @@ def real_worker(broker):
     from celery.contrib.testing.worker import start_worker
 
     celery_app.conf.task_always_eager = False
+    celery_app.control.purge()  # no message left by an earlier test on the in-memory broker
     try:
         with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
             yield
