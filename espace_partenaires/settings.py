@@ -357,6 +357,9 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker keeps trying to reach the broker (every 2, 4, 6 … s, 30 s at most) for as long as it
+# is down, rather than stopping after 100 tries (about 46 minutes): the outbox waits for it.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
 # Daily jobs, "HH:MM" in Europe/Paris.

@@ -255,3 +255,10 @@ def test_the_sweeper_makes_one_query_however_many_rows_are_due(
 
     assert report.published == due
     assert len(queries.captured_queries) == 1
+
+
+def test_a_worker_never_gives_up_on_the_broker():
+    """Celery's default stops a worker after 100 reconnection tries (about 46 minutes of an
+    outage): the outbox would then wait for someone to restart it."""
+    assert celery_app.conf.broker_connection_max_retries is None
+    assert celery_app.conf.broker_connection_retry_on_startup is True
