@@ -5,7 +5,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-
 # django-axes records the identifier in a column of this length (AccessAttempt.username).
 AXES_USERNAME_MAX_LENGTH = 255
 

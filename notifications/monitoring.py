@@ -23,9 +23,7 @@ def outbox_status() -> OutboxStatus:
     age means nothing sends them."""
     waiting = SentEmail.objects.filter(
         status__in=[SentEmail.Status.PENDING, SentEmail.Status.SENDING]
-    ).aggregate(
-        count=Count("pk"), oldest=Min("created_at")
-    )
+    ).aggregate(count=Count("pk"), oldest=Min("created_at"))
     if waiting["oldest"] is None:
         return OutboxStatus(pending=0, oldest_seconds=0)
     age = timezone.now() - waiting["oldest"]

@@ -899,7 +899,7 @@ def test_the_export_neutralises_what_a_spreadsheet_would_run_as_a_formula(client
     text = client_g.get(EXPORT_URL).content.decode("utf-8")
     cells = [cell for row in csv.reader(io.StringIO(text), delimiter=";") for cell in row]
 
-    assert "'=HYPERLINK(\"http://x.example\";\"Voir\")" in cells
+    assert '\'=HYPERLINK("http://x.example";"Voir")' in cells
     assert "'@SUM(1+1)" in cells
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
 
