@@ -1,7 +1,11 @@
+from functools import wraps
+
 from altcha_django.views import ChallengeView
 from anymail import urls as anymail_urls
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
+from django.http import Http404
 from django.urls import include, path
 
 from core.health import HealthCheckView
@@ -26,6 +30,26 @@ def public(patterns):
 
 ALTCHA_PATTERNS = [path("challenge/", ChallengeView.as_view(), name="challenge")]
 
+
+def with_webhook_secret(patterns):
+    """The provider's webhooks exist only while ANYMAIL["WEBHOOK_SECRET"] is set: without it,
+    anymail would take bounces (which mark accounts invalid) from anyone. A 404 then, and
+    `check --deploy` warns (notifications.W001). Read at each request, as every setting."""
+
+    def guarded(view):
+        @wraps(view)
+        def webhook(request, *args, **kwargs):
+            if not settings.ANYMAIL.get("WEBHOOK_SECRET"):
+                raise Http404
+            return view(request, *args, **kwargs)
+
+        return webhook
+
+    for pattern in patterns:
+        pattern.callback = guarded(pattern.callback)
+    return patterns
+
+
 # What a web node needs, for the load balancer's /healthz (django-health-check): 200 when every
 # check passes, 500 otherwise; ?format=json or ?format=text. The storage check writes, reads and
 # deletes a probe file of a few bytes: an upload is what the attachments storage is for.
@@ -43,7 +67,10 @@ urlpatterns = [
     path("", include("inscriptions.urls")),
     path("admin/", admin.site.urls),
     # Bounces and complaints reported by the e-mail provider: accounts.bounces.
-    path("anymail/", include((public(anymail_urls.urlpatterns), anymail_urls.app_name))),
+    path(
+        "anymail/",
+        include((with_webhook_secret(public(anymail_urls.urlpatterns)), anymail_urls.app_name)),
+    ),
     # ALTCHA's challenges, fetched by the widget of the pré-inscription and contact pages.
     path("altcha/", include((public(ALTCHA_PATTERNS), "altcha_django"))),
     # For the load balancer: no log-in, no session, no rate limit, no personal data.

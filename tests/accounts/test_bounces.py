@@ -100,6 +100,17 @@ def test_without_the_secret_the_webhook_is_refused_and_nothing_changes(maryse):
     assert marks(maryse) == [(None, "")]
 
 
+def test_the_webhook_is_not_there_while_its_secret_is_not_set(maryse, settings):
+    """Without a secret anymail would take bounces from anyone (and mark accounts invalid):
+    the webhook answers 404 then, whatever the caller sends; check --deploy warns too."""
+    settings.ANYMAIL = {"WEBHOOK_SECRET": ""}
+
+    for auth in ({}, basic_auth(SECRET), basic_auth(":")):
+        response = post_event(brevo_event("hard_bounce", MARYSE_EMAIL), **auth)
+        assert response.status_code == 404
+    assert marks(maryse) == [(None, "")]
+
+
 def test_with_a_wrong_secret_the_webhook_is_refused_and_nothing_changes(maryse):
     response = post_event(
         brevo_event("hard_bounce", MARYSE_EMAIL), **basic_auth("brevo-webhook:guessed")
