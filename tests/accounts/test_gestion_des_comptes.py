@@ -893,13 +893,13 @@ def test_the_export_is_a_french_csv_of_all_the_structures_accounts(
 
 def test_the_export_neutralises_what_a_spreadsheet_would_run_as_a_formula(client_g, structure):
     """A cell a person typed that starts like a formula (=, +, -, @) is written as text."""
-    TechnicienFactory(structure=structure, fonction='=HYPERLINK("http://x.example";"Voir")')
+    TechnicienFactory(structure=structure, fonction='=HYPERLINK("x";"y")')  # 20 at most
     TechnicienFactory(structure=structure, fonction="@SUM(1+1)")
 
     text = client_g.get(EXPORT_URL).content.decode("utf-8")
     cells = [cell for row in csv.reader(io.StringIO(text), delimiter=";") for cell in row]
 
-    assert '\'=HYPERLINK("http://x.example";"Voir")' in cells
+    assert '\'=HYPERLINK("x";"y")' in cells
     assert "'@SUM(1+1)" in cells
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
 
