@@ -23,8 +23,23 @@ _APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "‘": "'"})
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
 
 
+def nfc(value: str) -> str:
+    """One spelling for one text: 'é' typed as 'e' and a combining accent becomes 'é'."""
+    return unicodedata.normalize("NFC", value)
+
+
+def validate_visible_characters(value: str) -> None:
+    """Refuse control and format characters (Unicode Cc, Cf): zero-width spaces, a right-to-left
+    override that shows a name other than the one stored, a stray tab."""
+    if any(unicodedata.category(char) in ("Cc", "Cf") for char in value):
+        raise ValidationError(
+            _("Ce texte contient des caractères invisibles ou de contrôle : retapez-le."),
+            code="invisible_characters",
+        )
+
+
 def _clean_spaces(value: str) -> str:
-    value = value.translate(_APOSTROPHES)
+    value = nfc(value).translate(_APOSTROPHES)
     return re.sub(r"\s+", " ", value).strip()
 
 
@@ -118,6 +133,18 @@ class PrenomFormField(forms.CharField):
 
     def to_python(self, value):
         return normalize_prenom(super().to_python(value))
+
+
+class TextLineFormField(forms.CharField):
+    """A line of text a person types (an insured person's name): one Unicode spelling, and no
+    invisible character."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(validate_visible_characters)
+
+    def to_python(self, value):
+        return nfc(super().to_python(value))
 
 
 class TelephoneFormField(forms.CharField):

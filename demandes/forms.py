@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Civilite
 from conventions.models import Offre
+from core.validators import TextLineFormField
 
 from . import catalogue
 from .attachments import AttachmentsField
@@ -51,8 +52,8 @@ class DemandeForm(forms.Form):
     civilite = forms.ChoiceField(
         label=_("Civilité"), choices=_blank(_("— Choisir —")) + list(Civilite.choices)
     )
-    nom = forms.CharField(label=_("Nom"), max_length=60, validators=[validate_no_nir])
-    prenom = forms.CharField(label=_("Prénom"), max_length=40, validators=[validate_no_nir])
+    nom = TextLineFormField(label=_("Nom"), max_length=60, validators=[validate_no_nir])
+    prenom = TextLineFormField(label=_("Prénom"), max_length=40, validators=[validate_no_nir])
     date_naissance = forms.DateField(
         label=_("Date de naissance"),
         help_text=_("Au format jj/mm/aaaa."),

@@ -102,6 +102,8 @@ def test_civilite_other_than_madame_or_monsieur_is_refused(convention):
         ("N’Diaye", "N'DIAYE"),
         ("  Pichon   Martin ", "PICHON MARTIN"),
         ("Ñúñez Çağlar", "ÑÚÑEZ ÇAĞLAR"),
+        # Accents typed as a letter and a combining mark (some keyboards, copies from a PDF).
+        ("Le\u0301ger", "LÉGER"),
     ],
 )
 @pytest.mark.parametrize("field", ["nom_patronymique", "nom_usuel"])
@@ -116,7 +118,19 @@ def test_noms_accept_letters_accents_space_hyphen_apostrophe_and_are_stored_uppe
     assert getattr(account, field) == stored
 
 
-@pytest.mark.parametrize("typed", ["Pichon2", "Pichon!", "Pichon_Martin", "Pichon.", "@", "'-"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Pichon2",
+        "Pichon!",
+        "Pichon_Martin",
+        "Pichon.",
+        "@",
+        "'-",
+        "Pi\u200bchon",  # a zero-width space
+        "\u202ePichon",  # a right-to-left override
+    ],
+)
 @pytest.mark.parametrize("field", ["nom_patronymique", "nom_usuel"])
 def test_noms_with_other_characters_are_refused(convention, field, typed):
     other = "nom_usuel" if field == "nom_patronymique" else "nom_patronymique"
@@ -182,6 +196,7 @@ def test_the_model_refuses_a_nom_with_digits_as_the_admin_would():
         ("MARIE claire", "Marie Claire"),
         ("d'artagnan", "D'Artagnan"),
         ("élodie", "Élodie"),
+        ("e\u0301lodie", "Élodie"),
         ("ANNE-SOPHIE marie", "Anne-Sophie Marie"),
     ],
 )

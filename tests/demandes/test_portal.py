@@ -366,6 +366,8 @@ def test_contacter_has_a_single_motif_and_no_select(client_t):
         ({"departement": "99"}, "departement", "Sélectionnez un choix valide."),
         ({"civilite": ""}, "civilite", "Ce champ est obligatoire."),
         ({"nom": ""}, "nom", "Ce champ est obligatoire."),
+        ({"nom": "MAR\u200bTIN"}, "nom", "caractères invisibles ou de contrôle"),
+        ({"prenom": "\u202eLouise"}, "prenom", "caractères invisibles ou de contrôle"),
         ({"commentaire": "x" * 4001}, "commentaire", "au plus 4000 caractères"),
         ({"categorie_urgence": "suivi-ame"}, "categorie_urgence", "ne s'indique que pour une"),
     ],
