@@ -134,6 +134,8 @@ AUTH_PASSWORD_VALIDATORS = [
             "user_attributes": ("identifiant", "prenom", "nom_patronymique", "nom_usuel", "email")
         },
     },
+    # The first and last names run together, which Django's validator compares one by one.
+    {"NAME": "accounts.password_validation.PersonNameSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},

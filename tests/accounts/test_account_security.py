@@ -6,6 +6,7 @@ import re
 import pytest
 import time_machine
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -653,3 +654,27 @@ def test_an_invalid_address_is_refused_in_french(client):
     assert response.status_code == 200
     assert "Saisissez une adresse de courriel valide." in response.content.decode()
     assert User.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "password", ["ivyinvite2026", "Invite-Ivy-2026!", "IVY.INVITE.2026", "2026-ivy-invite"]
+)
+def test_a_password_made_of_the_persons_first_and_last_name_is_refused(password):
+    """Django's validator compares each attribute alone: 'ivyinvite2026' passed for Ivy INVITE."""
+    from django.contrib.auth.password_validation import validate_password
+
+    person = GestionnaireFactory.build(prenom="Ivy", nom_usuel="INVITE", identifiant="i.invite")
+
+    with pytest.raises(ValidationError) as refused:
+        validate_password(password, person)
+    assert (
+        "Le mot de passe ressemble trop à vos prénom, nom ou identifiant." in refused.value.messages
+    )
+
+
+def test_a_password_unrelated_to_the_name_is_accepted():
+    from django.contrib.auth.password_validation import validate_password
+
+    person = GestionnaireFactory.build(prenom="Ivy", nom_usuel="INVITE", identifiant="i.invite")
+
+    validate_password("Cerisier-Bleu-Lanterne-71", person)
