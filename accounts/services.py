@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 from conventions.models import Convention
 from core.changes import apply_changes
 from core.validators import login_identifier_base
+from notifications.models import SentEmail
 from notifications.services import schedule_email
 from organismes.models import Organisme, StructurePartenaire
 
@@ -359,17 +361,61 @@ def accept_cgu(account: User) -> None:
 
 
 # --- Forgotten password or identifiant ------------------------------------------------------
-# Both answer the same page whatever happens, so that nobody learns whether an address is
-# known. A person whose invitation is still pending gets a fresh invitation instead.
+# Run by the worker (accounts.tasks), so that the request does the same work whether or not an
+# address is known, and both answer the same page. An account gets at most one such e-mail every
+# FORGOTTEN_ACCOUNT_MINUTES, whoever asks. A person whose invitation is still pending gets it
+# again: it is never revoked here, so that nobody can cut a newcomer's invitation short.
+
+FORGOTTEN_TEMPLATES = (
+    "accounts/password_reset",
+    "accounts/identifiant",
+    "accounts/invitation",
+    "accounts/reactivation",
+)
+
+
+def _forgotten_targets(email: str):
+    """The active accounts of the address, but those that got such an e-mail just now."""
+    since = timezone.now() - timedelta(minutes=settings.FORGOTTEN_ACCOUNT_MINUTES)
+    recent = SentEmail.objects.filter(
+        account=OuterRef("pk"), template__in=FORGOTTEN_TEMPLATES, created_at__gte=since
+    )
+    return (
+        User.objects.active()
+        .filter(email=email.strip().lower())
+        .exclude(Exists(recent))
+        .select_related("structure", "organisme")
+    )
+
+
+def _send_invitation_again(account: User) -> None:
+    """The pending invitation, sent again (a fresh link to the same invitation, same expiry);
+    a new one only when none is pending and usable."""
+    from .tasks import send_invitation
+
+    invitation = next(
+        (i for i in account.invitations.pending().order_by("-pk") if i.is_usable), None
+    )
+    if invitation is None:
+        invite(account, by=None)
+        return
+    reactivation = account.events.filter(kind=AccountEvent.Kind.REACTIVATED).exists()
+    schedule_email(
+        template="accounts/reactivation" if reactivation else "accounts/invitation",
+        recipient=account.email,
+        account=account,
+        context={"invitation_id": invitation.pk},
+        task=send_invitation.name,
+    )
 
 
 @transaction.atomic
 def request_password_reset(email: str) -> None:
     from .tasks import send_password_reset
 
-    for account in User.objects.active().filter(email=email.strip().lower()):
+    for account in _forgotten_targets(email):
         if not account.has_usable_password():
-            invite(account, by=None)
+            _send_invitation_again(account)
             continue
         schedule_email(
             template="accounts/password_reset",
@@ -382,13 +428,9 @@ def request_password_reset(email: str) -> None:
 
 @transaction.atomic
 def send_identifiant_reminder(email: str) -> None:
-    for account in (
-        User.objects.active()
-        .filter(email=email.strip().lower())
-        .select_related("structure", "organisme")
-    ):
+    for account in _forgotten_targets(email):
         if not account.has_usable_password():
-            invite(account, by=None)
+            _send_invitation_again(account)
             continue
         schedule_email(
             template="accounts/identifiant",

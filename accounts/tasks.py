@@ -8,7 +8,7 @@ from django.utils.http import urlsafe_base64_encode
 from notifications.models import SentEmail
 from notifications.services import send_claimed
 
-from . import jobs
+from . import jobs, services
 from .models import Invitation, Role, User
 
 ROLE_WORDS = {
@@ -43,6 +43,18 @@ def invitation_context(sent: SentEmail) -> dict | None:
         "link": settings.SITE_URL + reverse("accounts:invitation", args=[token]),
         "timeout_hours": settings.INVITATION_TIMEOUT_HOURS,
     }
+
+
+@shared_task(name="accounts.tasks.forgotten_password")
+def forgotten_password(email: str) -> None:
+    """The lookup of "Mot de passe oublié", in the worker: the request does the same work
+    whether or not the address is known."""
+    services.request_password_reset(email)
+
+
+@shared_task(name="accounts.tasks.forgotten_identifiant")
+def forgotten_identifiant(email: str) -> None:
+    services.send_identifiant_reminder(email)
 
 
 @shared_task(name="accounts.tasks.end_conventions")

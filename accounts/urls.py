@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path, reverse_lazy
 from django.views.generic import TemplateView
 
-from . import services
+from . import tasks
 from .views import sign_in, structure, techniciens
 
 app_name = "accounts"
@@ -24,7 +24,7 @@ urlpatterns = [
         sign_in.EmailRequestView.as_view(
             template_name="accounts/password_reset_request.html",
             success_url=reverse_lazy("accounts:password_reset_done"),
-            action=services.request_password_reset,
+            task=tasks.forgotten_password,
         ),
         name="password_reset",
     ),
@@ -48,7 +48,7 @@ urlpatterns = [
         sign_in.EmailRequestView.as_view(
             template_name="accounts/identifiant_request.html",
             success_url=reverse_lazy("accounts:identifiant_oublie_done"),
-            action=services.send_identifiant_reminder,
+            task=tasks.forgotten_identifiant,
         ),
         name="identifiant_oublie",
     ),

@@ -263,6 +263,12 @@ STORAGES = {
 # period being s, m, h or d. Refused beyond it with a French 429 page.
 PREINSCRIPTION_RATE = env.str("PREINSCRIPTION_RATE", default="10/h")
 CONTACT_RATE = env.str("CONTACT_RATE", default="5/h")
+# "Mot de passe oublié" and "Identifiant oublié" (SPEC §10): requests per client address and
+# per address typed; and minutes during which an account gets at most one such e-mail, whoever
+# asks. Beyond a limit the answer is the same, and nothing is sent.
+FORGOTTEN_CLIENT_RATE = env.str("FORGOTTEN_CLIENT_RATE", default="20/h")
+FORGOTTEN_ADDRESS_RATE = env.str("FORGOTTEN_ADDRESS_RATE", default="3/h")
+FORGOTTEN_ACCOUNT_MINUTES = env.int("FORGOTTEN_ACCOUNT_MINUTES", default=15)
 # Anti-robot check: ALTCHA proof of work (altcha-django), self-hosted, without any third party.
 # The key signs the challenges; by default derived from SECRET_KEY.
 ALTCHA_HMAC_SECRET = env.str("ALTCHA_HMAC_KEY", default="") or (

@@ -32,6 +32,14 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    """Rate-limit counters live in the cache: no test inherits another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def attachments_dir(settings, tmp_path):
     """Attachments of every test go to the test's own folder, never to var/."""
     location = tmp_path / "pieces-jointes"

@@ -1,3 +1,6 @@
+import hashlib
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -12,6 +15,9 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
+from django_ratelimit.core import is_ratelimited
+
+from notifications.services import publish_after_commit
 
 from .. import services
 from ..cgu import CGU_VERSION
@@ -25,6 +31,7 @@ from ..forms import (
 )
 from ..middleware import SESSION_ORGANISME_KEY
 from ..models import Invitation
+from ..security import client_ip
 
 # The token leaves the address bar at once (kept in the session), so that it does not leak
 # through the Referer header or the browser history: the approach of Django's password reset.
@@ -51,14 +58,36 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 @method_decorator(login_not_required, name="dispatch")
 class EmailRequestView(FormView):
     """ "Mot de passe oublié" and "Identifiant oublié": an e-mail address in, the same answer
-    out whether or not it is known. `action` is the service that sends what was asked."""
+    out whether or not it is known, and the same work: the request only hands the address to
+    `task`, which looks it up and sends what was asked in the worker (SPEC §10). Limited per
+    client address and per address typed; beyond, the same answer and nothing sent."""
 
     form_class = EmailRequestForm
-    action = None
+    task = None
 
     def form_valid(self, form):
-        self.action(form.cleaned_data["email"])
+        email = form.cleaned_data["email"]
+        if not self.limited(email):
+            publish_after_commit(self.task, email)
         return super().form_valid(form)
+
+    def limited(self, email: str) -> bool:
+        group = f"forgotten:{self.task.name}"
+        by_client = is_ratelimited(
+            self.request,
+            group=f"{group}:client",
+            key=lambda _group, request: client_ip(request) or "inconnue",
+            rate=settings.FORGOTTEN_CLIENT_RATE,
+            increment=True,
+        )
+        by_address = is_ratelimited(
+            self.request,
+            group=f"{group}:address",
+            key=lambda _group, _request: hashlib.sha256(email.encode()).hexdigest(),
+            rate=settings.FORGOTTEN_ADDRESS_RATE,
+            increment=True,
+        )
+        return by_client or by_address
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -7,6 +7,9 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -585,7 +588,10 @@ def invited(django_capture_on_commit_callbacks):
 def test_a_person_whose_invitation_is_pending_gets_a_fresh_invitation(client, invited, ask, url):
     first_link = invited.invitations.get()
 
-    response = ask(url, EMAIL)
+    # Past FORGOTTEN_ACCOUNT_MINUTES after the invitation's own e-mail (within them, that one
+    # is the answer: at most one such e-mail a quarter of an hour, whoever asks).
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=16)):
+        response = ask(url, EMAIL)
 
     assert response.redirect_chain[-1][1] == 302
     assert "Demande envoyée" in response.content.decode()
@@ -593,8 +599,11 @@ def test_a_person_whose_invitation_is_pending_gets_a_fresh_invitation(client, in
     assert email.to == [EMAIL]
     assert email.subject == "Bienvenue sur Espace Partenaires"
     [link] = links_in(email)
+    # The pending invitation is sent again, not revoked for a new one: a stranger typing the
+    # address cannot cut a newcomer's invitation short (SPEC §10).
+    assert invited.invitations.get() == first_link
     first_link.refresh_from_db()
-    assert first_link.revoked_at is not None
+    assert first_link.revoked_at is None and first_link.is_usable
     assert "Bonjour Maryse PICHON," in email.body
     assert invited.identifiant in email.body
     page = client.get(path_of(link), follow=True)
@@ -678,3 +687,49 @@ def test_a_password_unrelated_to_the_name_is_accepted():
     person = GestionnaireFactory.build(prenom="Ivy", nom_usuel="INVITE", identifiant="i.invite")
 
     validate_password("Cerisier-Bleu-Lanterne-71", person)
+
+
+# --- Forgotten password and identifier: limits, and the same work whoever asks -------------
+
+
+@pytest.mark.parametrize("url", ["/mot-de-passe-oublie/", "/identifiant-oublie/"])
+def test_thirty_requests_for_one_address_send_one_email(client, gestionnaire, ask, url):
+    for _ in range(30):
+        response = ask(url, EMAIL)
+        assert "Demande envoyée" in response.content.decode()
+
+    assert len(mail.outbox) == 1
+
+
+def test_one_client_asking_for_many_addresses_is_slowed_down(client, ask, settings):
+    settings.FORGOTTEN_CLIENT_RATE = "5/h"
+    accounts = [GestionnaireFactory(email=f"g{n}@ccas.example") for n in range(8)]
+
+    for account in accounts:
+        ask("/mot-de-passe-oublie/", account.email)
+
+    assert len(mail.outbox) == 5
+
+
+def test_an_account_gets_one_email_even_asked_from_several_clients(gestionnaire, ask):
+    for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
+        Client(REMOTE_ADDR=address).post("/mot-de-passe-oublie/", {"email": EMAIL})
+        ask("/identifiant-oublie/", EMAIL)
+
+    assert len(mail.outbox) == 1
+
+
+def test_known_and_unknown_addresses_cost_the_request_the_same_queries(
+    client, gestionnaire, django_capture_on_commit_callbacks
+):
+    def queries_of(email) -> tuple[int, int]:
+        with (
+            django_capture_on_commit_callbacks(execute=False) as callbacks,
+            CaptureQueriesContext(connection) as queries,
+        ):
+            response = client.post("/mot-de-passe-oublie/", {"email": email})
+        assert response.status_code == 302
+        return len(queries.captured_queries), len(callbacks)
+
+    # The lookup and the e-mail are the worker's: the request only hands the address over.
+    assert queries_of(EMAIL) == queries_of("personne@inconnue.example")
