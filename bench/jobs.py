@@ -29,6 +29,8 @@ if str(ROOT) not in sys.path:  # `python bench/jobs.py` as well as `python -m be
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "espace_partenaires.settings")
 os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"
 os.environ.setdefault("LOG_LEVEL", "WARNING")  # not a line per e-mail; the reports are printed
+# A command of the bench, not a portal: the production settings without their key.
+os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 50)
 
 import django  # noqa: E402
 from celery.signals import task_postrun, task_prerun  # noqa: E402

@@ -20,6 +20,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "espace_partenaires.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# A command of the bench, not a portal: the production settings without their key.
+os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 50)
 
 import django  # noqa: E402
 

@@ -21,7 +21,17 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # --- Core -----------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-local-only-never-in-production")
+# Signs the sessions, the password-reset links and the anti-robot challenges: a known key lets
+# anyone forge them. Only a development run (DEBUG=true, `make run`) starts without one.
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if SECRET_KEY in ("", "change-me"):
+    if not DEBUG:
+        raise environ.ImproperlyConfigured(
+            "SECRET_KEY manquant : le portail ne démarre pas sans clé secrète (DEBUG=false). "
+            "Renseignez SECRET_KEY avec une valeur longue et aléatoire, par exemple : "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+        )
+    SECRET_KEY = "django-insecure-local-only-never-in-production"  # noqa: S105 (DEBUG=true only)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Absolute address of the portal, used to build the links of e-mails.
@@ -174,14 +184,15 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # --- Security -------------------------------------------------------------------------------
-# HTTPS=true once the portal is served over TLS (production): secure cookies, redirect, HSTS.
-HTTPS = env.bool("HTTPS", default=False)
+# Served over TLS: secure cookies, redirect, HSTS. The default with DEBUG=false (production);
+# HTTPS=false relaxes it explicitly, for a plain-HTTP test bench only.
+HTTPS = env.bool("HTTPS", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
 if env.bool("BEHIND_TLS_PROXY", default=False):
     # The reverse proxy terminates TLS and says so in this header.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
