@@ -112,3 +112,14 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# A complete context of the e-mail "conventions/fin_proche_referent", for the outbox's tests.
+REFERENT_WARNING = {
+    "organisme": "CPAM DE L'OISE",
+    "structure": "CCAS DE CREIL",
+    "siret": "12345678900012",
+    "login_url": "http://127.0.0.1:8000/connexion/",
+    "reference": "CONV-60-0042",
+    "date_fin": "30 juin 2026",
+}

@@ -21,18 +21,12 @@ from notifications.models import SentEmail
 from notifications.services import claim, resend, schedule_email
 from notifications.tasks import send_email
 from tests.factories import AgentFactory, ConventionFactory, GestionnaireFactory
+from tests.helpers import REFERENT_WARNING
 
 pytestmark = pytest.mark.django_db
 
 START = datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC)
-CONTEXT = {
-    "organisme": "CPAM DE L'OISE",
-    "structure": "CCAS DE CREIL",
-    "siret": "12345678900012",
-    "login_url": "http://127.0.0.1:8000/connexion/",
-    "reference": "CONV-60-0042",
-    "date_fin": "30 juin 2026",
-}
+CONTEXT = REFERENT_WARNING
 
 
 @pytest.fixture

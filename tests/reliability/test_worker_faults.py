@@ -22,7 +22,7 @@ from notifications.jobs import sweep_outbox
 from notifications.models import SentEmail
 from notifications.services import schedule_email
 from tests.factories import StructureFactory, TechnicienFactory
-from tests.helpers import wait_for
+from tests.helpers import REFERENT_WARNING, wait_for
 
 from .conftest import sent_emails
 
@@ -133,14 +133,7 @@ def test_a_worker_killed_in_the_middle_of_the_reminders_loses_none_and_sends_non
     assert received == collections.Counter(emails.values())  # each one e-mail, none twice
 
 
-CONTEXT = {
-    "organisme": "CPAM DE L'OISE",
-    "structure": "CCAS DE CREIL",
-    "siret": "12345678900012",
-    "login_url": "http://127.0.0.1:8000/connexion/",
-    "reference": "CONV-60-0042",
-    "date_fin": "30 juin 2026",
-}
+CONTEXT = REFERENT_WARNING
 
 
 def test_messages_delivered_twice_and_the_sweeper_racing_a_late_worker_send_one_email_each(
