@@ -4,7 +4,13 @@ from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import Role, User
-from .services import EDITABLE_FIELDS, AccountRuleError, check_quota, record_new_password
+from .services import (
+    EDITABLE_FIELDS,
+    AccountRuleError,
+    check_quota,
+    email_refusal,
+    record_new_password,
+)
 
 PERSON_FIELDS = EDITABLE_FIELDS
 
@@ -36,12 +42,19 @@ class AccountFormMixin:
         role = instance.role if instance.pk else self.role
         if instance.pk and not instance.is_active:
             return email  # checked again on reactivation
-        taken = User.objects.active().filter(role=role, email=email).exclude(pk=instance.pk)
-        if taken.exists():
-            raise forms.ValidationError(
-                _("Un compte actif de ce rôle utilise déjà cette adresse e-mail.")
-            )
+        refusal = email_refusal(
+            role=role, email=email, structure_id=self.structure_id(), exclude_pk=instance.pk
+        )
+        if refusal:
+            raise forms.ValidationError(refusal)
         return email
+
+    def structure_id(self) -> int | None:
+        """The structure the account is (or will be) in, for a precise refusal message."""
+        if self.instance.structure_id:
+            return self.instance.structure_id
+        structure = self.cleaned_data.get("structure") or getattr(self, "structure", None)
+        return structure.pk if structure else None
 
 
 class GestionnaireCreationForm(AccountFormMixin, forms.ModelForm):
@@ -186,6 +199,10 @@ class TechnicienCreationForm(AccountFormMixin, forms.ModelForm):
     class Meta:
         model = User
         fields = PERSON_FIELDS
+
+    def __init__(self, *args, structure=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.structure = structure
 
 
 class ReactivationForm(forms.Form):

@@ -193,8 +193,10 @@ class User(AbstractBaseUser, PermissionsMixin):
                 fields=["email", "role"],
                 condition=Q(is_active=True),
                 name="user_email_unique_among_active_of_role",
+                # Says not where the address is used (see services.email_refusal).
                 violation_error_message=_(
-                    "Un compte actif de ce rôle utilise déjà cette adresse e-mail."
+                    "Cette adresse e-mail ne peut pas être retenue : chaque compte actif doit "
+                    "avoir sa propre adresse. Indiquez l'adresse e-mail personnelle de la personne."
                 ),
             ),
         ]

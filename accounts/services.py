@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from conventions.models import Convention
 from core.changes import apply_changes
@@ -141,15 +142,51 @@ def check_quota(structure: StructurePartenaire, role: str, organisme: Organisme 
         )
 
 
-def _check_email_free(account: User) -> None:
-    taken = (
+EMAIL_TAKEN_HERE = gettext_lazy(
+    "Un autre compte actif de cette structure utilise déjà cette adresse e-mail."
+)
+EMAIL_TAKEN_BY_AN_AGENT = gettext_lazy(
+    "Un autre compte d'agent actif utilise déjà cette adresse e-mail."
+)
+# Refused all the same, but without saying where nor by whom the address is used: a structure's
+# gestionnaire must not learn which addresses other structures' accounts have (issue 16).
+EMAIL_UNAVAILABLE = gettext_lazy(
+    "Cette adresse e-mail ne peut pas être retenue : chaque compte actif doit avoir sa propre "
+    "adresse. Indiquez l'adresse e-mail personnelle de la personne."
+)
+
+
+def email_refusal(*, role: str, email: str, structure_id: int | None, exclude_pk=None):
+    """Why `email` cannot be an active account's of `role` (SPEC §3), or None if it can.
+
+    Precise when the holder is an agent (only superusers manage agents) or in the same structure
+    (whoever asks sees that account anyway); silent about where otherwise.
+    """
+    holder = (
         User.objects.active()
-        .filter(role=account.role, email=account.email)
-        .exclude(pk=account.pk)
-        .exists()
+        .filter(role=role, email=email)
+        .exclude(pk=exclude_pk)
+        .values("structure_id")
+        .first()
     )
-    if taken:
-        raise EmailAlreadyUsed(_("Un compte actif de ce rôle utilise déjà cette adresse e-mail."))
+    if holder is None:
+        return None
+    if role == Role.AGENT:
+        return str(EMAIL_TAKEN_BY_AN_AGENT)
+    if structure_id is not None and holder["structure_id"] == structure_id:
+        return str(EMAIL_TAKEN_HERE)
+    return str(EMAIL_UNAVAILABLE)
+
+
+def _check_email_free(account: User) -> None:
+    refusal = email_refusal(
+        role=account.role,
+        email=account.email,
+        structure_id=account.structure_id,
+        exclude_pk=account.pk,
+    )
+    if refusal:
+        raise EmailAlreadyUsed(refusal)
 
 
 # --- Creation, modification -----------------------------------------------------------------

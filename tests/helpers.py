@@ -115,6 +115,14 @@ def free_port() -> int:
 
 
 # A complete context of the e-mail "conventions/fin_proche_referent", for the outbox's tests.
+# The refusal of an address already held by an active account of the role (SPEC §3): precise
+# when the holder is in the same structure (the user sees it anyway), silent about where otherwise.
+EMAIL_TAKEN_HERE = "Un autre compte actif de cette structure utilise déjà cette adresse e-mail."
+EMAIL_UNAVAILABLE = (
+    "Cette adresse e-mail ne peut pas être retenue : chaque compte actif doit avoir sa propre "
+    "adresse. Indiquez l'adresse e-mail personnelle de la personne."
+)
+
 REFERENT_WARNING = {
     "organisme": "CPAM DE L'OISE",
     "structure": "CCAS DE CREIL",

@@ -77,7 +77,9 @@ def technicien_create(request: HttpRequest) -> HttpResponse:
     except services.AccountRuleError as error:
         messages.error(request, str(error))
         return redirect("accounts:techniciens")
-    form = TechnicienCreationForm(request.POST if request.method == "POST" else None)
+    form = TechnicienCreationForm(
+        request.POST if request.method == "POST" else None, structure=structure
+    )
     if form.is_bound and form.is_valid():
         try:
             account = services.create_partner_account(

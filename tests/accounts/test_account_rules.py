@@ -23,7 +23,7 @@ from tests.factories import (
     SuperuserFactory,
     TechnicienFactory,
 )
-from tests.helpers import run_at_once
+from tests.helpers import EMAIL_TAKEN_HERE, EMAIL_UNAVAILABLE, run_at_once
 
 D = datetime.date
 QUOTA_TECHNICIENS = (
@@ -250,8 +250,17 @@ def test_creation_sends_the_invitation(
 
 def test_creation_refuses_the_email_of_an_active_account_of_the_role(convention, gestionnaire):
     TechnicienFactory(structure=convention.structure, email="personne1@ccas.example")
-    with pytest.raises(services.EmailAlreadyUsed):
+    with pytest.raises(services.EmailAlreadyUsed, match=EMAIL_TAKEN_HERE):
         create(gestionnaire, Role.TECHNICIEN, convention)
+
+
+def test_the_refusal_does_not_say_the_address_is_used_in_another_structure(
+    convention, gestionnaire
+):
+    TechnicienFactory(email="personne1@ccas.example")  # another structure
+    with pytest.raises(services.EmailAlreadyUsed) as refused:
+        create(gestionnaire, Role.TECHNICIEN, convention)
+    assert str(refused.value) == EMAIL_UNAVAILABLE
 
 
 # --- Inactivation --------------------------------------------------------------------------

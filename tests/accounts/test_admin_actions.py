@@ -23,7 +23,7 @@ from tests.factories import (
     TechnicienFactory,
     valid_siret,
 )
-from tests.helpers import log_in
+from tests.helpers import EMAIL_UNAVAILABLE, log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -396,9 +396,7 @@ def test_a_gestionnaire_email_already_used_by_an_active_gestionnaire_is_refused(
         {"structure": convention.structure.pk, **GESTIONNAIRE},
     )
 
-    assert response.context["adminform"].form.errors["email"] == [
-        "Un compte actif de ce rôle utilise déjà cette adresse e-mail."
-    ]
+    assert response.context["adminform"].form.errors["email"] == [EMAIL_UNAVAILABLE]
     assert not convention.structure.comptes.exists()
 
 

@@ -9,6 +9,7 @@ from accounts.forms import AccountChangeForm, GestionnaireCreationForm
 from accounts.models import Role
 from core.validators import validate_name_characters
 from tests.factories import ConventionFactory, GestionnaireFactory, TechnicienFactory
+from tests.helpers import EMAIL_TAKEN_HERE, EMAIL_UNAVAILABLE
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,6 @@ TELEPHONE = (
     "Saisissez un numéro de téléphone à 10 chiffres commençant par 0, par exemple 07.00.00.00.00."
 )
 EMAIL_INVALID = "Saisissez une adresse de courriel valide."
-EMAIL_TAKEN = "Un compte actif de ce rôle utilise déjà cette adresse e-mail."
 
 
 def too_long(limit: int, length: int) -> str:
@@ -297,14 +297,17 @@ def test_email_is_stored_lower_case(convention):
 def test_email_of_an_active_account_of_the_same_role_is_refused(convention):
     GestionnaireFactory(structure=convention.structure, email="maryse.pichon@ccas.example")
     typed = "Maryse.Pichon@CCAS.example"
-    assert_refused(creation_form(convention, email=typed), "email", EMAIL_TAKEN, typed)
+    assert_refused(creation_form(convention, email=typed), "email", EMAIL_TAKEN_HERE, typed)
 
 
 def test_email_is_unique_across_structures_among_active_accounts_of_the_role(convention):
-    GestionnaireFactory(email="maryse.pichon@ccas.example")  # another structure
+    other = GestionnaireFactory(email="maryse.pichon@ccas.example")  # another structure
     form = creation_form(convention)
     assert not form.is_valid()
-    assert form.errors["email"] == [EMAIL_TAKEN]
+    # Refused, but without saying where the address is used (issue 16, item 7).
+    assert form.errors["email"] == [EMAIL_UNAVAILABLE]
+    assert other.structure.nom not in EMAIL_UNAVAILABLE
+    assert "rôle" not in EMAIL_UNAVAILABLE and "gestionnaire" not in EMAIL_UNAVAILABLE
 
 
 def test_email_of_an_inactive_account_of_the_same_role_may_be_reused(convention):
@@ -350,7 +353,15 @@ def test_modifying_an_account_to_the_email_of_another_active_account_of_its_role
     TechnicienFactory(structure=account.structure, email="a.martin@ccas.example")
     typed = "A.Martin@ccas.example"
     form = AccountChangeForm(data=change_data(account, email=typed), instance=account)
-    assert_refused(form, "email", EMAIL_TAKEN, typed)
+    assert_refused(form, "email", EMAIL_TAKEN_HERE, typed)
+
+
+def test_modifying_an_account_to_the_email_of_another_structures_account_says_not_where():
+    account = TechnicienFactory(email="t.durand@ccas.example")
+    TechnicienFactory(email="a.martin@autre.example")  # another structure
+    typed = "A.Martin@autre.example"
+    form = AccountChangeForm(data=change_data(account, email=typed), instance=account)
+    assert_refused(form, "email", EMAIL_UNAVAILABLE, typed)
 
 
 def test_modifying_an_account_to_the_email_of_a_gestionnaire_is_allowed():

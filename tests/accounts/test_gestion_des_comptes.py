@@ -25,7 +25,7 @@ from tests.factories import (
     OrganismeFactory,
     TechnicienFactory,
 )
-from tests.helpers import log_in
+from tests.helpers import EMAIL_TAKEN_HERE, EMAIL_UNAVAILABLE, log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -716,11 +716,21 @@ def test_an_email_used_by_another_active_technicien_is_refused_next_to_the_field
     response = modify(client_g, maryse, email="Deja.Pris@example.org", fonction="Secrétaire")
 
     assert response.redirect_chain == []
-    assert response.context["form"].errors == {
-        "email": ["Un compte actif de ce rôle utilise déjà cette adresse e-mail."]
-    }
+    assert response.context["form"].errors == {"email": [EMAIL_TAKEN_HERE]}
     assert 'id="id_email_error"' in response.text
     assert 'value="Secrétaire"' in response.text
+    maryse.refresh_from_db()
+    assert maryse.email == "maryse.pichon@assurance-maladie.fr"
+
+
+def test_an_email_used_in_another_structure_is_refused_without_saying_where(client_g, maryse):
+    other = TechnicienFactory(email="ailleurs@example.org")  # another structure, same role
+
+    response = modify(client_g, maryse, email="ailleurs@example.org")
+
+    assert response.context["form"].errors == {"email": [EMAIL_UNAVAILABLE]}
+    assert other.structure.nom not in response.text
+    assert "ce rôle" not in response.text
     maryse.refresh_from_db()
     assert maryse.email == "maryse.pichon@assurance-maladie.fr"
     assert maryse.fonction == "Bénévole"

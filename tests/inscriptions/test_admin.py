@@ -4,6 +4,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from accounts.models import Role, User
 from inscriptions import services
@@ -18,7 +19,7 @@ from tests.factories import (
     StructureFactory,
     valid_siret,
 )
-from tests.helpers import log_in
+from tests.helpers import EMAIL_UNAVAILABLE, log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -151,10 +152,7 @@ def test_validation_refused_by_an_account_rule_leaves_the_request_pending(
 
     response = act(agent_client, "valider", preinscription.pk)
 
-    assert (
-        "utilise déjà cette adresse e-mail"
-        in agent_client.get(response["Location"]).content.decode()
-    )
+    assert escape(EMAIL_UNAVAILABLE) in agent_client.get(response["Location"]).content.decode()
     preinscription.refresh_from_db()
     assert preinscription.statut == Statut.EN_ATTENTE
     assert not User.objects.filter(role=Role.GESTIONNAIRE, structure=convention.structure)
