@@ -354,6 +354,8 @@ def accept_invitation(*, invitation: Invitation, password: str) -> User:
     record_new_password(account, password)
     invitation.used_at = timezone.now()
     invitation.save(update_fields=["used_at"])
+    # A link sent again beside this one (_send_invitation_again) has no more use.
+    account.invitations.pending().update(revoked_at=invitation.used_at)
     AccountEvent.objects.create(account=account, kind=AccountEvent.Kind.PASSWORD_SET, by=account)
     return account
 
@@ -426,22 +428,23 @@ def _forgotten_targets(email: str):
 
 
 def _send_invitation_again(account: User) -> None:
-    """The pending invitation, sent again (a fresh link to the same invitation, same expiry);
-    a new one only when none is pending and usable."""
+    """The pending invitation, sent again: a second link beside the first, with the same expiry,
+    so that the link already in the newcomer's mailbox keeps working whoever asked (SPEC §10);
+    a new invitation only when none is pending and usable. Setting the password with either
+    link kills the other (accept_invitation)."""
     from .tasks import send_invitation
 
-    invitation = next(
-        (i for i in account.invitations.pending().order_by("-pk") if i.is_usable), None
-    )
-    if invitation is None:
+    pending = next((i for i in account.invitations.pending().order_by("-pk") if i.is_usable), None)
+    if pending is None:
         invite(account, by=None)
         return
+    sibling = Invitation.objects.create(account=account, expires_at=pending.expires_at)
     reactivation = account.events.filter(kind=AccountEvent.Kind.REACTIVATED).exists()
     schedule_email(
         template="accounts/reactivation" if reactivation else "accounts/invitation",
         recipient=account.email,
         account=account,
-        context={"invitation_id": invitation.pk},
+        context={"invitation_id": sibling.pk},
         task=send_invitation.name,
     )
 

@@ -580,6 +580,7 @@ def invited(django_capture_on_commit_callbacks):
                 "email": EMAIL,
             },
         )
+    [account.invitation_link] = links_in(mail.outbox[0])  # the link in the newcomer's mailbox
     mail.outbox.clear()
     return account
 
@@ -600,10 +601,12 @@ def test_a_person_whose_invitation_is_pending_gets_a_fresh_invitation(client, in
     assert email.subject == "Bienvenue sur Espace Partenaires"
     [link] = links_in(email)
     # The pending invitation is sent again, not revoked for a new one: a stranger typing the
-    # address cannot cut a newcomer's invitation short (SPEC §10).
-    assert invited.invitations.get() == first_link
+    # address cannot cut a newcomer's invitation short (SPEC §10). The second link expires with
+    # the first.
     first_link.refresh_from_db()
     assert first_link.revoked_at is None and first_link.is_usable
+    second_link = invited.invitations.exclude(pk=first_link.pk).get()
+    assert second_link.expires_at == first_link.expires_at
     assert "Bonjour Maryse PICHON," in email.body
     assert invited.identifiant in email.body
     page = client.get(path_of(link), follow=True)
@@ -614,6 +617,27 @@ def test_a_person_whose_invitation_is_pending_gets_a_fresh_invitation(client, in
         {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
     )
     assert log_in(client, invited.identifiant, NEW_PASSWORD)
+
+
+@pytest.mark.parametrize("url", ["/mot-de-passe-oublie/", "/identifiant-oublie/"])
+def test_the_link_already_in_the_newcomers_mailbox_still_works_after_a_request(
+    client, invited, ask, url
+):
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=16)):
+        ask(url, EMAIL)
+    [new_link] = links_in(mail.outbox[0])
+    assert new_link != invited.invitation_link
+
+    page = client.get(path_of(invited.invitation_link), follow=True)
+    assert page.status_code == 200
+    assert 'name="new_password1"' in page.content.decode()
+    client.post(
+        page.redirect_chain[-1][0],
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert log_in(client, invited.identifiant, NEW_PASSWORD)
+    # Once the password is set, the other link is dead too.
+    assert client.get(path_of(new_link), follow=True).status_code == 410
 
 
 def test_a_pending_invitation_gets_the_same_answer_as_an_unknown_address(client, invited, ask):
