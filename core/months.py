@@ -8,6 +8,7 @@ def months_before[T: (datetime.date, datetime.datetime)](moment: T, months: int)
     """The same day `months` calendar months earlier, clamped to the end of a shorter month.
 
     31 August minus 6 months is 28 (or 29) February; the time of day and time zone are kept.
+    A negative `months` counts forward.
     """
     index = moment.year * 12 + (moment.month - 1) - months
     year, month = divmod(index, 12)

@@ -64,10 +64,6 @@ def months_between(du: datetime.date, au: datetime.date) -> tuple[datetime.date,
     return tuple(months)
 
 
-def month_count(du: datetime.date, au: datetime.date) -> int:
-    return (au.year - du.year) * 12 + au.month - du.month + 1
-
-
 def demandes_of_period(convention: Convention, du: datetime.date, au: datetime.date) -> QuerySet:
     """The convention's demandes sent from du to au included, days counted in French time."""
     start = timezone.make_aware(datetime.datetime.combine(du, datetime.time.min))

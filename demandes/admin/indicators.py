@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from conventions.models import Convention
 from conventions.scoping import conventions_in_scope
+from core.months import months_before
 
 from .. import indicators
 
@@ -57,7 +58,8 @@ class IndicateursForm(forms.Form):
         if du and au:
             if du > au:
                 raise forms.ValidationError(_("La date de début doit précéder la date de fin."))
-            if indicators.month_count(du, au) > INDICATEURS_MAX_MONTHS:
+            # Months to the day: 15 January to 14 January three years later is 36 months.
+            if au >= months_before(du, -INDICATEURS_MAX_MONTHS):
                 raise forms.ValidationError(
                     _("La période ne peut pas dépasser %(count)d mois.")
                     % {"count": INDICATEURS_MAX_MONTHS}

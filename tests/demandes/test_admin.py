@@ -792,6 +792,23 @@ def test_the_indicators_refuse_a_reversed_or_too_long_period(agent_client, conve
     ]
 
 
+def test_a_period_of_exactly_36_months_is_accepted_one_day_more_is_not(agent_client, convention):
+    page = reverse("admin:demandes_demande_indicateurs")
+
+    # 15 January 2024 to 14 January 2027: 36 months to the day, over 37 calendar months.
+    response = agent_client.get(
+        page, {"convention": convention.pk, "du": "2024-01-15", "au": "2027-01-14"}
+    )
+    assert response.context["form"].errors == {}
+    assert response.context["resultats"] is not None
+    response = agent_client.get(
+        page, {"convention": convention.pk, "du": "2024-01-15", "au": "2027-01-15"}
+    )
+    assert response.context["form"].non_field_errors() == [
+        "La période ne peut pas dépasser 36 mois."
+    ]
+
+
 def test_the_indicators_are_linked_from_the_convention_and_the_list(agent_client, convention):
     indicateurs = reverse("admin:demandes_demande_indicateurs")
 
