@@ -157,6 +157,16 @@ def test_a_clean_pdf_passes_the_scan_and_is_read_again_from_its_start(clamd):
     assert (accepted.mime, accepted.safe_name) == ("application/pdf", "Releve_d_identite.pdf")
 
 
+@pytest.mark.clamd
+def test_clamd_scans_the_bytes_that_are_stored(clamd):
+    # EICAR after the image's end: gone from Pillow's new encoding, which is what is scanned.
+    form = submit(("photo.png", image_file("PNG") + EICAR))
+
+    assert form.is_valid(), form.errors
+    [accepted] = form.cleaned_data["pieces"]
+    assert EICAR not in accepted.read()
+
+
 # --- Without a working clamd: runs everywhere -------------------------------------------------
 
 
