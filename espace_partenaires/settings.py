@@ -305,11 +305,14 @@ ATTACHMENTS_MAX_FILES = env.int("ATTACHMENTS_MAX_FILES", default=5)
 ATTACHMENTS_MAX_SIZE_MB = env.int("ATTACHMENTS_MAX_SIZE_MB", default=10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # form fields; files go to FILE_UPLOAD_* below
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-# ClamAV's clamd: a Unix socket, or a host and port. Without either, files are not scanned.
+# ClamAV's clamd: a Unix socket, or a host and port. Without either, files are not scanned, and
+# so refused, unless UPLOADS_WITHOUT_ANTIVIRUS=true: the default with DEBUG=true (`make run`), an
+# explicit choice otherwise, which `check --deploy` warns about (demandes.W001).
 CLAMD_SOCKET = env.str("CLAMD_SOCKET", default="")
 CLAMD_HOST = env.str("CLAMD_HOST", default="")
 CLAMD_PORT = env.int("CLAMD_PORT", default=3310)
 CLAMD_TIMEOUT = env.int("CLAMD_TIMEOUT", default=30)
+UPLOADS_WITHOUT_ANTIVIRUS = env.bool("UPLOADS_WITHOUT_ANTIVIRUS", default=DEBUG)
 
 # --- E-mail ---------------------------------------------------------------------------------
 # MAILER=local (default): every e-mail printed on the console and written to EMAIL_FILE_DIR.

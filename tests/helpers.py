@@ -1,27 +1,92 @@
 import datetime
+import io
 import socket
 import threading
 import time
 from collections.abc import Callable
 
+import pikepdf
+from django import forms
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
+from PIL import Image
 
 from conventions.models import Offre
 from demandes import services as demande_services
+from demandes.attachments import AttachmentsField
 from demandes.models import Demande
 from tests.factories import ConventionFactory
 
-# A PDF that readers open: header, catalogue, one empty page, cross-reference table, trailer.
-PDF = (
-    b"%PDF-1.4\n"
-    b"1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
-    b"2 0 obj <</Type /Pages /Kids [3 0 R] /Count 1>> endobj\n"
-    b"3 0 obj <</Type /Page /Parent 2 0 R /MediaBox [0 0 200 200]>> endobj\n"
-    b"xref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n"
-    b"0000000056 00000 n \n0000000111 00000 n \n"
-    b"trailer <</Size 4 /Root 1 0 R>>\nstartxref\n182\n%%EOF\n"
-)
+# Documents made by the libraries the portal checks them with (pikepdf, i.e. qpdf, and Pillow), so
+# that they are what a reader opens: a test changes one thing in a real document.
+ATTESTATION_TEXT = b"BT /F1 18 Tf 72 770 Td (Attestation de droits) Tj ET"
+
+
+def pdf_document(
+    edit: Callable[[pikepdf.Pdf], None] | None = None,
+    *,
+    content: bytes = ATTESTATION_TEXT,
+    encryption: pikepdf.Encryption | None = None,
+) -> bytes:
+    """A one-page PDF 1.4 (one line of Helvetica, its content stream left uncompressed);
+    `edit` changes the document before it is saved (an action, an embedded file…)."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(595, 842))
+    page = pdf.pages[0].obj
+    page.Contents = pdf.make_stream(content)
+    page.Resources = pikepdf.Dictionary(
+        Font=pikepdf.Dictionary(
+            F1=pikepdf.Dictionary(
+                Type=pikepdf.Name.Font,
+                Subtype=pikepdf.Name.Type1,
+                BaseFont=pikepdf.Name.Helvetica,
+            )
+        )
+    )
+    if edit is not None:
+        edit(pdf)
+    document = io.BytesIO()
+    pdf.save(
+        document,
+        min_version="1.4",
+        compress_streams=False,
+        # qpdf derives the identifier from the content (same bytes at each run), except when
+        # it encrypts, where the identifier is part of the key.
+        deterministic_id=encryption is None,
+        encryption=encryption or False,
+    )
+    return document.getvalue()
+
+
+PDF = pdf_document()
+
+
+def image_file(
+    kind: str, *, size: tuple[int, int] = (40, 30), color="#c0392b", **save_options
+) -> bytes:
+    """A JPEG or PNG made by Pillow, a plain rectangle of `color` (its left half darker, so
+    that a rotation shows); `save_options` go to Image.save (exif=, pnginfo=, comment=…)."""
+    image = Image.new("RGB", size, color)
+    image.paste("#000000", (0, 0, size[0] // 2, size[1]))
+    document = io.BytesIO()
+    image.save(document, kind, **save_options)
+    return document.getvalue()
+
+
+class PiecesForm(forms.Form):
+    """A form of the one field every upload goes through, portal and admin alike."""
+
+    pieces = AttachmentsField()
+
+
+def submit(*files: tuple[str, bytes]) -> PiecesForm:
+    """PiecesForm sent with these (name, content) files, validated."""
+    uploads = [SimpleUploadedFile(name, content) for name, content in files]
+    form = PiecesForm(data={}, files=MultiValueDict({"pieces": uploads}))
+    form.is_valid()
+    return form
 
 
 def log_in(client, identifiant: str, password: str) -> bool:

@@ -7,6 +7,7 @@ import datetime
 import io
 import zoneinfo
 
+import pikepdf
 import pytest
 import time_machine
 from django.conf import settings as django_settings
@@ -30,7 +31,7 @@ from tests.factories import (
     SuperuserFactory,
     TechnicienFactory,
 )
-from tests.helpers import PDF, make_demande
+from tests.helpers import PDF, make_demande, pdf_document
 
 pytestmark = pytest.mark.django_db
 
@@ -631,6 +632,50 @@ def test_a_file_that_is_not_a_pdf_or_an_image_is_refused(agent_client, technicie
     assert response.status_code == 200
     assert "n'est ni un PDF" in response.context["form"].errors["pieces"][0]
     assert not PieceJointe.objects.exists()
+
+
+def launch_action(pdf: pikepdf.Pdf) -> None:
+    pdf.Root.OpenAction = pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("cmd.exe"))
+
+
+def embedded_file(pdf: pikepdf.Pdf) -> None:
+    pdf.attachments["facture.exe"] = pikepdf.AttachedFileSpec(pdf, b"MZ\x90\x00")
+
+
+@pytest.mark.parametrize(
+    ("step", "data", "edit", "reason"),
+    [
+        pytest.param(
+            "documents",
+            {},
+            launch_action,
+            "ce PDF contient du contenu actif (un script ou le lancement d'un programme)",
+            id="documents, launch action",
+        ),
+        pytest.param(
+            "cloturer",
+            {"reponse": "Attestation jointe."},
+            embedded_file,
+            "ce PDF contient d'autres fichiers",
+            id="closing, embedded file",
+        ),
+    ],
+)
+def test_a_document_sent_by_an_agent_is_checked_as_the_partners_are(
+    agent_client, technicien, convention, attachments_in_tmp, step, data, edit, reason
+):
+    convention.habilitee = True
+    convention.save()
+    demande = make_demande(technicien, convention)
+    document = SimpleUploadedFile("Droits.pdf", pdf_document(edit), content_type="application/pdf")
+
+    response = agent_client.post(url(step, demande), {"apply": "1", **data, "pieces": document})
+
+    assert response.status_code == 200
+    [error] = response.context["form"].errors["pieces"]
+    assert error.startswith(f"Le fichier « Droits.pdf » est refusé : {reason}")
+    assert not PieceJointe.objects.exists() and stored_files(attachments_in_tmp) == []
+    assert refreshed(demande).statut == Statut.ENVOYEE
 
 
 # --- Indicators (SPEC §7) -------------------------------------------------------------------

@@ -1,5 +1,8 @@
 """Attachments are scanned by ClamAV's clamd before anything is stored, and refused when clamd
-finds something or cannot answer (fail closed).
+finds something or cannot answer (fail closed). In production (DEBUG=false) a portal without
+clamd refuses every file, unless UPLOADS_WITHOUT_ANTIVIRUS=true says otherwise, which
+`check --deploy` then warns about (issue 16, item 6). The tests' own environment sets it
+(pyproject.toml), for the tests that are not about the antivirus; those below set it themselves.
 
 The tests marked `clamd` use a real clamd: CI's (CLAMD_SOCKET), or a private one started on the
 EICAR-only database of tests/clamd/ (see tests/conftest.py). The others run everywhere.
@@ -10,11 +13,14 @@ import socket
 
 import pytest
 from django import forms
+from django.core import checks
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.datastructures import MultiValueDict
 
-from demandes.attachments import AttachmentsField, scan
+from demandes.attachments import scan
 from demandes.models import PieceJointe
+from tests.helpers import PiecesForm, image_file, pdf_document, submit
+from tests.test_production_defaults import PRODUCTION, manage
 
 # The EICAR test file: 68 bytes that every antivirus detects, harmless by design. Built here in
 # two halves so that no file of the repository is itself flagged by a scanner.
@@ -23,6 +29,14 @@ EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR" + b"-STANDARD-ANTIVIRUS-TEST-FILE!
 INFECTED = "Le fichier « document.pdf » est refusé : l'antivirus y a détecté un risque."
 UNAVAILABLE = (
     "L'analyse antivirus de « document.pdf » est momentanément impossible : réessayez plus tard."
+)
+NO_ANTIVIRUS = (
+    "Le fichier « document.pdf » ne peut pas être reçu : aucun antivirus n'est en service pour "
+    "l'analyser. Signalez-le à l'administrateur du portail."
+)
+UNREADABLE_PDF = (
+    "Le fichier « document.pdf » ne peut pas être lu comme un PDF : il est peut-être endommagé "
+    "ou incomplet. Enregistrez-le de nouveau au format PDF, puis joignez-le."
 )
 NOT_A_DOCUMENT = (
     "Le fichier « document.pdf » n'est ni un PDF, ni une image JPEG ou PNG "
@@ -57,20 +71,14 @@ def clean_pdf() -> bytes:
 
 
 def pdf_with_eicar() -> bytes:
-    """Looks like a PDF by its first bytes, so that it passes the type check: only the
-    antivirus can refuse it."""
+    """A real PDF whose page's (uncompressed) content is the EICAR file: it passes every check
+    of the content, so that only the antivirus can refuse it."""
+    return pdf_document(content=EICAR)
+
+
+def eicar_behind_a_pdf_header() -> bytes:
+    """What passed for a PDF when only the first bytes were read."""
     return b"%PDF-1.4\n" + EICAR + b"\n%%EOF\n"
-
-
-class PiecesForm(forms.Form):
-    pieces = AttachmentsField()
-
-
-def submit(*files: tuple[str, bytes]) -> PiecesForm:
-    uploads = [SimpleUploadedFile(name, content) for name, content in files]
-    form = PiecesForm(data={}, files=MultiValueDict({"pieces": uploads}))
-    form.is_valid()
-    return form
 
 
 @pytest.fixture
@@ -83,6 +91,11 @@ def storage(attachments_dir):
 def no_clamd(settings):
     settings.CLAMD_SOCKET = ""
     settings.CLAMD_HOST = ""
+
+
+@pytest.fixture
+def production_without_clamd(no_clamd, settings):
+    settings.UPLOADS_WITHOUT_ANTIVIRUS = False
 
 
 @pytest.fixture
@@ -144,6 +157,16 @@ def test_a_clean_pdf_passes_the_scan_and_is_read_again_from_its_start(clamd):
     assert (accepted.mime, accepted.safe_name) == ("application/pdf", "Releve_d_identite.pdf")
 
 
+@pytest.mark.clamd
+def test_clamd_scans_the_bytes_that_are_stored(clamd):
+    # EICAR after the image's end: gone from Pillow's new encoding, which is what is scanned.
+    form = submit(("photo.png", image_file("PNG") + EICAR))
+
+    assert form.is_valid(), form.errors
+    [accepted] = form.cleaned_data["pieces"]
+    assert EICAR not in accepted.read()
+
+
 # --- Without a working clamd: runs everywhere -------------------------------------------------
 
 
@@ -182,11 +205,105 @@ def test_an_unreachable_clamd_host_refuses_the_file_until_later(settings):
     assert form.errors == {"pieces": [UNAVAILABLE]}
 
 
-def test_without_clamd_configured_files_are_not_scanned(no_clamd):
+def test_without_clamd_but_allowed_files_are_checked_and_not_scanned(no_clamd, settings):
+    settings.UPLOADS_WITHOUT_ANTIVIRUS = True
     form = submit(("document.pdf", clean_pdf()))
 
     assert form.is_valid(), form.errors
     [accepted] = form.cleaned_data["pieces"]
     assert accepted.mime == "application/pdf"
-    # Not scanned at all: even the EICAR-carrying PDF gets through. Production sets CLAMD_*.
-    assert submit(("document.pdf", pdf_with_eicar())).is_valid()
+
+
+def test_without_clamd_eicar_behind_a_pdf_header_is_refused_by_parsing(no_clamd, settings):
+    settings.UPLOADS_WITHOUT_ANTIVIRUS = True
+
+    form = submit(("document.pdf", eicar_behind_a_pdf_header()))
+
+    assert form.errors == {"pieces": [UNREADABLE_PDF]}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "content", [pytest.param(clean_pdf(), id="PDF"), pytest.param(image_file("PNG"), id="PNG")]
+)
+def test_in_production_without_clamd_files_are_refused(production_without_clamd, storage, content):
+    form = submit(("document.pdf", content))
+
+    assert form.errors == {"pieces": [NO_ANTIVIRUS]}
+    assert not storage.exists() or not any(storage.rglob("*"))
+    assert not PieceJointe.objects.exists()
+
+
+def test_in_production_without_clamd_a_form_without_files_is_still_valid(production_without_clamd):
+    form = PiecesForm(data={}, files=MultiValueDict({}))
+
+    assert form.is_valid(), form.errors
+
+
+@pytest.mark.clamd
+def test_in_production_with_clamd_files_are_scanned_and_accepted(clamd, settings):
+    settings.UPLOADS_WITHOUT_ANTIVIRUS = False
+
+    assert submit(("document.pdf", clean_pdf())).is_valid()
+    assert submit(("document.pdf", pdf_with_eicar())).errors == {"pieces": [INFECTED]}
+
+
+# --- The setting, and check --deploy ----------------------------------------------------------
+
+
+def deploy_warnings() -> list:
+    """The deploy checks' messages about files without antivirus."""
+    return [
+        message
+        for message in checks.run_checks(
+            tags=[checks.Tags.security], include_deployment_checks=True
+        )
+        if message.id == "demandes.W001"
+    ]
+
+
+def test_check_deploy_warns_when_files_are_allowed_without_an_antivirus(no_clamd, settings):
+    settings.UPLOADS_WITHOUT_ANTIVIRUS = True
+
+    [warning] = deploy_warnings()
+
+    assert warning.level == checks.WARNING
+    assert "UPLOADS_WITHOUT_ANTIVIRUS" in warning.msg
+    assert "demandes.W001" not in [m.id for m in checks.run_checks(tags=[checks.Tags.security])]
+
+
+@pytest.mark.parametrize(
+    ("clamd_host", "allowed"), [("clamav", True), ("clamav", False), ("", False)]
+)
+def test_check_deploy_is_silent_with_an_antivirus_or_when_files_are_refused(
+    no_clamd, settings, clamd_host, allowed
+):
+    settings.CLAMD_HOST = clamd_host
+    settings.UPLOADS_WITHOUT_ANTIVIRUS = allowed
+
+    assert deploy_warnings() == []
+
+
+def test_the_setting_allows_files_without_antivirus_by_default_only_in_development():
+    show = "from django.conf import settings as s; print(s.UPLOADS_WITHOUT_ANTIVIRUS)"
+
+    development = manage("shell", "--no-imports", "-c", show, DEBUG="true")
+    production = manage("shell", "--no-imports", "-c", show, **PRODUCTION)
+
+    assert (development.stdout.split(), production.stdout.split()) == (["True"], ["False"]), (
+        development.stderr + production.stderr
+    )
+
+
+def test_check_deploy_with_files_allowed_without_antivirus_prints_the_warning():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        **PRODUCTION,
+        UPLOADS_WITHOUT_ANTIVIRUS="true",
+    )
+
+    assert result.returncode != 0
+    assert "demandes.W001" in result.stderr + result.stdout

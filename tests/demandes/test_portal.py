@@ -5,6 +5,7 @@ with the selected organisme), a demande's page with its timeline, and the answer
 
 import datetime
 import html
+import io
 import itertools
 import math
 import re
@@ -12,6 +13,7 @@ import struct
 import zlib
 from pathlib import Path
 
+import pikepdf
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -21,6 +23,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from PIL import ExifTags, Image
 
 from conventions.models import Offre
 from demandes import services
@@ -33,7 +36,7 @@ from tests.factories import (
     OrganismeFactory,
     TechnicienFactory,
 )
-from tests.helpers import PDF, with_all_offres
+from tests.helpers import PDF, image_file, pdf_document, with_all_offres
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +72,13 @@ def png_1x1() -> bytes:
 
 
 PNG = png_1x1()
+
+
+def pixels(content: bytes) -> bytes:
+    with Image.open(io.BytesIO(content)) as image:
+        return image.convert("RGB").tobytes()
+
+
 # Far from the counter's numbers, so that bulk demandes and created ones never share a reference.
 REFERENCES = itertools.count(500_001)
 
@@ -586,9 +596,14 @@ def test_a_real_pdf_and_png_are_stored_and_downloaded_by_the_structure_only(
         "application/pdf",
         len(PDF),
     )
-    assert (png.nom, png.type_mime, png.taille) == ("photo.png", "image/png", len(PNG))
+    assert (png.nom, png.type_mime) == ("photo.png", "image/png")
     assert pdf.evenement.kind == Evenement.Kind.CREEE
-    assert sorted(path.read_bytes() for path in stored_files(attachments_dir)) == sorted([PDF, PNG])
+    # The PDF as it was sent; the image as Pillow encodes its pixels again (issue 16, item 6).
+    stored_pdf, stored_png = (Path(piece.fichier.path).read_bytes() for piece in (pdf, png))
+    assert stored_pdf == PDF
+    assert png.taille == len(stored_png)
+    assert pixels(stored_png) == pixels(PNG)
+    assert len(stored_files(attachments_dir)) == 2
 
     detail = client_t.get(response.url).content.decode()
     assert (
@@ -652,6 +667,67 @@ def test_five_files_are_accepted(client_t, attachments_dir):
 
     assert post_demande(client_t, "etude-dossier", motif="c2s", pieces=pieces).status_code == 302
     assert PieceJointe.objects.count() == 5 and len(stored_files(attachments_dir)) == 5
+
+
+def test_a_pdf_html_polyglot_is_refused_next_to_the_field_and_nothing_is_stored(
+    client_t, attachments_dir
+):
+    polyglot = PDF + b"<html><script>alert(document.cookie)</script></html>"
+
+    response = post_demande(
+        client_t,
+        "etude-dossier",
+        motif="c2s",
+        pieces=[upload("bon.pdf", PDF, "application/pdf"), upload("avis.pdf", polyglot)],
+    )
+
+    assert response.status_code == 200
+    assert field_errors(response, "pieces") == [
+        "Le fichier « avis.pdf » est refusé : il contient autre chose que le document (du code de "
+        "page web, ou des données après la fin du PDF). Enregistrez-le de nouveau au format PDF, "
+        "puis joignez-le."
+    ]
+    assert "Louise" in response.content.decode()  # what was typed is kept
+    assert not Demande.objects.exists() and stored_files(attachments_dir) == []
+
+
+def test_a_phone_photo_is_stored_upright_without_its_exif_and_gps(client_t, attachments_dir):
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # taken upright: to be turned 90° clockwise
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update(
+        {ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: (44.0, 50.0, 12.0)}
+    )
+    photo = image_file("JPEG", size=(40, 30), exif=exif)
+
+    post_demande(
+        client_t, "etude-dossier", motif="c2s", pieces=[upload("photo.jpg", photo, "image/jpeg")]
+    )
+
+    [piece] = PieceJointe.objects.all()
+    with Image.open(piece.fichier.path) as stored:
+        assert (stored.format, stored.size) == ("JPEG", (30, 40))
+        assert not stored.getexif() and "exif" not in stored.info
+    assert b"GPS" not in Path(piece.fichier.path).read_bytes()
+    assert piece.taille == Path(piece.fichier.path).stat().st_size
+
+
+def test_in_production_without_antivirus_the_page_refuses_files_and_says_why(
+    client_t, settings, attachments_dir
+):
+    settings.CLAMD_SOCKET = settings.CLAMD_HOST = ""
+    settings.UPLOADS_WITHOUT_ANTIVIRUS = False
+
+    response = post_demande(
+        client_t, "etude-dossier", motif="c2s", pieces=[upload("avis.pdf", PDF, "application/pdf")]
+    )
+
+    assert field_errors(response, "pieces") == [
+        "Le fichier « avis.pdf » ne peut pas être reçu : aucun antivirus n'est en service pour "
+        "l'analyser. Signalez-le à l'administrateur du portail."
+    ]
+    assert not Demande.objects.exists() and stored_files(attachments_dir) == []
+    # Without a file, the demande goes.
+    assert post_demande(client_t, "etude-dossier", motif="c2s").status_code == 302
 
 
 # --- "Mes demandes" -------------------------------------------------------------------------
@@ -924,6 +1000,34 @@ def test_the_technicien_answers_a_complement_with_a_file(
         "L'organisme n'attend pas de complément pour cette demande."
     ]
     assert demande.evenements.count() == 3
+
+
+def test_a_complement_with_a_scripted_pdf_is_refused_and_nothing_changes(
+    client_t, convention, agent, attachments_dir
+):
+    [demande] = make_demandes(convention, None, 1)
+    services.demander_complement(by=agent, demande=demande, message="Joignez l'avis.")
+    scripted = pdf_document(
+        lambda pdf: setattr(
+            pdf.Root,
+            "OpenAction",
+            pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)")),
+        )
+    )
+
+    response = client_t.post(
+        reverse("demandes:complement", args=[demande.pk]),
+        {"message": "Voici l'avis.", "pieces": [upload("avis.pdf", scripted, "application/pdf")]},
+    )
+
+    assert response.status_code == 200
+    [shown] = [squeeze(str(e)) for e in response.context["complement_form"].errors["pieces"]]
+    assert shown.startswith(
+        "Le fichier « avis.pdf » est refusé : ce PDF contient du contenu actif (un script"
+    )
+    demande.refresh_from_db()
+    assert demande.statut == Statut.COMPLEMENT_DEMANDE
+    assert stored_files(attachments_dir) == []
 
 
 @pytest.mark.parametrize(
