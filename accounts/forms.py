@@ -3,6 +3,8 @@ from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
+from core.nir import validate_no_nir
+
 from .models import Role, User
 from .services import (
     EDITABLE_FIELDS,
@@ -212,4 +214,5 @@ class ReactivationForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("5000 caractères maximum."),
         error_messages={"required": _("Le motif de réactivation est obligatoire.")},
+        validators=[validate_no_nir],
     )

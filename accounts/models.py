@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.changes import change_lines
 from core.fields import LowerEmailField, NomField, PrenomField, TelephoneField
+from core.nir import validate_no_nir
 from core.validators import FONCTION_MAX_LENGTH
 
 
@@ -117,13 +118,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     nom_patronymique = NomField(_("nom patronymique"), blank=True)
     nom_usuel = NomField(_("nom usuel"), blank=True)
     prenom = PrenomField(_("prénom"))
-    fonction = models.CharField(_("fonction"), max_length=FONCTION_MAX_LENGTH)
+    fonction = models.CharField(
+        _("fonction"), max_length=FONCTION_MAX_LENGTH, validators=[validate_no_nir]
+    )
     telephone = TelephoneField(_("téléphone"))
     email = LowerEmailField(_("adresse e-mail"))
 
     is_active = models.BooleanField(_("actif"), default=True)
     inactivated_at = models.DateTimeField(_("inactivé le"), null=True, blank=True)
-    reactivation_reason = models.TextField(_("motif de la dernière réactivation"), blank=True)
+    reactivation_reason = models.TextField(
+        _("motif de la dernière réactivation"), blank=True, validators=[validate_no_nir]
+    )
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
     created_by = models.ForeignKey(
         "self",
@@ -378,7 +383,7 @@ class AccountEvent(models.Model):
     )
     # Before/after values of a modification ({"field": [before, after]}), or the reason.
     changes = models.JSONField(_("changements"), default=dict, blank=True)
-    reason = models.TextField(_("motif"), blank=True)
+    reason = models.TextField(_("motif"), blank=True, validators=[validate_no_nir])
 
     objects = AccountEventQuerySet.as_manager()
 

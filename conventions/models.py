@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.nir import validate_no_nir
+
 MAX_GESTIONNAIRES = 5
 MAX_TECHNICIENS = 25
 
@@ -24,7 +26,7 @@ class Offre(models.Model):
     """An offer of service (SPEC §5) that a convention may activate."""
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
-    libelle = models.CharField(_("libellé"), max_length=150)
+    libelle = models.CharField(_("libellé"), max_length=150, validators=[validate_no_nir])
     ordre = models.PositiveSmallIntegerField(_("ordre"), default=0)
 
     class Meta:
@@ -71,7 +73,7 @@ class Convention(models.Model):
         related_name="conventions",
         verbose_name=_("structure partenaire"),
     )
-    reference = models.CharField(_("référence"), max_length=50)
+    reference = models.CharField(_("référence"), max_length=50, validators=[validate_no_nir])
     date_debut = models.DateField(_("date de début"))
     date_fin = models.DateField(
         _("date de fin"), null=True, blank=True, help_text=_("Laisser vide : sans fin prévue.")

@@ -5,10 +5,15 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
+from .nir import validate_no_nir
+
 
 class ReasonForm(forms.Form):
     motif = forms.CharField(
-        label=_("Motif"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000
+        label=_("Motif"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+        validators=[validate_no_nir],
     )
 
 

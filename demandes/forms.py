@@ -11,13 +11,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Civilite
 from conventions.models import Offre
+from core.nir import validate_no_nir
 from core.validators import TextLineFormField
 
 from . import catalogue
 from .attachments import AttachmentsField
 from .models import COMMENT_MAX_LENGTH, Demande, Statut, validate_date_naissance
 from .services import CONSENTEMENT_REQUIS, open_duplicates, validate_demande
-from .validators import validate_no_nir
 
 # The fields of Demande a form fills; the view hands them to services.create_demande.
 DEMANDE_FIELDS = (
@@ -189,6 +189,7 @@ class DemandeFilterForm(forms.Form):
         help_text=_("Nom ou prénom de l'assuré(e), ou référence de la demande."),
         max_length=100,
         required=False,
+        validators=[validate_no_nir],
     )
     offre = forms.ModelChoiceField(
         label=_("Offre"),

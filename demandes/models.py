@@ -12,10 +12,10 @@ from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Civilite
+from core.nir import validate_no_nir
 from organismes.scoping import of_own_organisme
 
 from .catalogue import DEPARTEMENT_CHOICES, URGENCES, motif_label
-from .validators import validate_no_nir
 
 COMMENT_MAX_LENGTH = 4000
 
@@ -117,8 +117,8 @@ class Demande(models.Model):
 
     # The insured person — never the NIR.
     civilite = models.CharField(_("civilité"), max_length=3, choices=Civilite.choices)
-    nom = models.CharField(_("nom"), max_length=60)
-    prenom = models.CharField(_("prénom"), max_length=40)
+    nom = models.CharField(_("nom"), max_length=60, validators=[validate_no_nir])
+    prenom = models.CharField(_("prénom"), max_length=40, validators=[validate_no_nir])
     date_naissance = models.DateField(_("date de naissance"), validators=[validate_date_naissance])
     departement = models.CharField(
         _("département de résidence"), max_length=3, choices=DEPARTEMENT_CHOICES
@@ -138,7 +138,9 @@ class Demande(models.Model):
     statut = models.CharField(
         _("statut"), max_length=20, choices=Statut.choices, default=Statut.ENVOYEE
     )
-    reponse = models.TextField(_("réponse de l'organisme"), blank=True)
+    reponse = models.TextField(
+        _("réponse de l'organisme"), blank=True, validators=[validate_no_nir]
+    )
     created_at = models.DateTimeField(_("envoyée le"), default=timezone.now)
     updated_at = models.DateTimeField(_("mise à jour le"), auto_now=True)
     closed_at = models.DateTimeField(_("clôturée le"), null=True, blank=True)
@@ -239,7 +241,7 @@ class Evenement(models.Model):
     statut = models.CharField(
         _("nouveau statut"), max_length=20, choices=Statut.choices, blank=True
     )
-    message = models.TextField(_("message"), blank=True)
+    message = models.TextField(_("message"), blank=True, validators=[validate_no_nir])
     de_l_organisme = models.BooleanField(_("de l'organisme"), default=False)
     auteur = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from conventions.models import Convention, Offre
+from core.nir import NIR_MESSAGE, contains_nir
 from notifications.services import schedule_email
 
 from . import catalogue
@@ -106,6 +107,11 @@ def validate_demande(offre: Offre, data: Mapping) -> None:
     # « Sélectionnez un choix valide. … n'en fait pas partie. »
     required = _("This field is required.")
     invalid_choice = _("Select a valid choice. %(value)s is not one of the available choices.")
+
+    # The free texts hold no NIR (SPEC §10), as the form's fields check: the same message.
+    for field in ("nom", "prenom", "commentaire"):
+        if contains_nir(data.get(field) or ""):
+            refuse(field, NIR_MESSAGE, "nir")
 
     motif = data.get("motif") or ""
     if not motif:

@@ -3,6 +3,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import PERSON_FIELDS, AccountFormMixin
+from core.nir import validate_no_nir
 from organismes.models import Organisme
 from organismes.validators import normalize_siret, validate_siret
 
@@ -98,6 +99,9 @@ class PreInscriptionForm(PublicFormMixin, AccountFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.convention = None
         self.fields["code_postal"].widget.attrs["inputmode"] = "numeric"
+        # The model's guard runs after clean(), whose look-up would first call a NIR an unknown
+        # reference: the field checks it before.
+        self.fields["reference_convention"].validators.append(validate_no_nir)
 
     def clean_siret(self) -> str:
         siret = normalize_siret(self.cleaned_data["siret"])

@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Civilite
 from core.fields import LowerEmailField, NomField, PrenomField, TelephoneField
+from core.nir import validate_no_nir
 from core.validators import FONCTION_MAX_LENGTH
-from demandes.validators import validate_no_nir
 from organismes.validators import validate_code_postal, validate_siret
 
 MESSAGE_MAX_LENGTH = 4000
@@ -37,6 +37,7 @@ class PreInscription(models.Model):
         _("référence de la convention"),
         max_length=50,
         help_text=_("Telle que votre organisme d'assurance maladie vous l'a communiquée."),
+        validators=[validate_no_nir],
     )
     # The convention the reference designated when the request was made.
     convention = models.ForeignKey(
@@ -49,18 +50,20 @@ class PreInscription(models.Model):
     )
 
     # The structure, as the applicant typed it
-    structure_nom = models.CharField(_("nom de la structure"), max_length=150)
+    structure_nom = models.CharField(
+        _("nom de la structure"), max_length=150, validators=[validate_no_nir]
+    )
     siret = models.CharField(
         _("SIRET"),
         max_length=14,
         validators=[validate_siret],
         help_text=_("14 chiffres."),
     )
-    adresse = models.CharField(_("adresse"), max_length=200)
+    adresse = models.CharField(_("adresse"), max_length=200, validators=[validate_no_nir])
     code_postal = models.CharField(
         _("code postal"), max_length=5, validators=[validate_code_postal]
     )
-    ville = models.CharField(_("ville"), max_length=100)
+    ville = models.CharField(_("ville"), max_length=100, validators=[validate_no_nir])
     structure_telephone = TelephoneField(_("téléphone de la structure"))
 
     # The first gestionnaire (SPEC §3 rules, through the same fields as accounts)
@@ -68,7 +71,9 @@ class PreInscription(models.Model):
     nom_patronymique = NomField(_("nom patronymique"), blank=True)
     nom_usuel = NomField(_("nom usuel"), blank=True)
     prenom = PrenomField(_("prénom"))
-    fonction = models.CharField(_("fonction"), max_length=FONCTION_MAX_LENGTH)
+    fonction = models.CharField(
+        _("fonction"), max_length=FONCTION_MAX_LENGTH, validators=[validate_no_nir]
+    )
     telephone = TelephoneField(_("téléphone"))
     email = LowerEmailField(_("adresse e-mail"))
 
@@ -87,7 +92,9 @@ class PreInscription(models.Model):
         verbose_name=_("décidée par"),
     )
     decided_at = models.DateTimeField(_("décidée le"), null=True, blank=True)
-    motif_refus = models.TextField(_("motif du refus"), blank=True, max_length=5000)
+    motif_refus = models.TextField(
+        _("motif du refus"), blank=True, max_length=5000, validators=[validate_no_nir]
+    )
     structure = models.ForeignKey(
         "organismes.StructurePartenaire",
         on_delete=models.SET_NULL,
@@ -171,10 +178,10 @@ class MessageContact(models.Model):
         verbose_name=_("organisme d'assurance maladie"),
     )
     motif = models.CharField(_("objet"), max_length=20, choices=Motif.choices)
-    nom = models.CharField(_("nom et prénom"), max_length=100)
+    nom = models.CharField(_("nom et prénom"), max_length=100, validators=[validate_no_nir])
     email = LowerEmailField(_("adresse e-mail"))
     reference_convention = models.CharField(
-        _("référence de la convention"), max_length=50, blank=True
+        _("référence de la convention"), max_length=50, blank=True, validators=[validate_no_nir]
     )
     message = models.TextField(
         _("message"), max_length=MESSAGE_MAX_LENGTH, validators=[validate_no_nir]

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.changes import change_lines
 from core.fields import TelephoneField
+from core.nir import validate_no_nir
 
 from .validators import validate_code_postal, validate_siret
 
@@ -14,7 +15,7 @@ class Organisme(models.Model):
     """An organisme d'assurance maladie (a CPAM), which signs conventions with partners."""
 
     code = models.CharField(_("code"), max_length=10, unique=True)
-    nom = models.CharField(_("nom"), max_length=100)
+    nom = models.CharField(_("nom"), max_length=100, validators=[validate_no_nir])
     email_referent = models.EmailField(
         _("e-mail du référent"),
         help_text=_("Reçoit les alertes de fin de convention de ses partenaires."),
@@ -85,7 +86,7 @@ class StructureEvent(models.Model):
 class StructurePartenaire(models.Model):
     """A partner structure (CCAS, association, département site, tutelle…)."""
 
-    nom = models.CharField(_("nom"), max_length=150)
+    nom = models.CharField(_("nom"), max_length=150, validators=[validate_no_nir])
     siret = models.CharField(
         _("SIRET"),
         max_length=14,
@@ -93,11 +94,11 @@ class StructurePartenaire(models.Model):
         validators=[validate_siret],
         error_messages={"unique": _("Une structure avec ce SIRET existe déjà.")},
     )
-    adresse = models.CharField(_("adresse"), max_length=200)
+    adresse = models.CharField(_("adresse"), max_length=200, validators=[validate_no_nir])
     code_postal = models.CharField(
         _("code postal"), max_length=5, validators=[validate_code_postal]
     )
-    ville = models.CharField(_("ville"), max_length=100)
+    ville = models.CharField(_("ville"), max_length=100, validators=[validate_no_nir])
     telephone = TelephoneField(_("téléphone"))
     nombre_membres = models.PositiveIntegerField(
         _("nombre de membres"),
@@ -110,7 +111,9 @@ class StructurePartenaire(models.Model):
         blank=True,
         help_text=_("Tant que l'accès est suspendu, aucun compte de la structure ne se connecte."),
     )
-    motif_suspension = models.TextField(_("motif de la suspension"), blank=True)
+    motif_suspension = models.TextField(
+        _("motif de la suspension"), blank=True, validators=[validate_no_nir]
+    )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
 
     class Meta:

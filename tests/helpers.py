@@ -1,5 +1,7 @@
 import datetime
+import html
 import io
+import re
 import socket
 import threading
 import time
@@ -196,3 +198,25 @@ REFERENT_WARNING = {
     "reference": "CONV-60-0042",
     "date_fin": "30 juin 2026",
 }
+
+
+# The NIR guard's French message (core.nir), as the pages show it.
+NIR_REFUSED = "Ce texte semble contenir un numéro de sécurité sociale (NIR)"
+
+
+def assert_nir_refused_next_to(
+    response, name: str, *, prefix: str = "", context_name: str = "form"
+) -> None:
+    """The page is shown again with the NIR guard's message in the error list of the field
+    `name`, and what was typed kept in the field."""
+    assert response.status_code == 200
+    admin_form = response.context.get("adminform")
+    form = admin_form.form if admin_form else response.context[context_name]
+    assert any(NIR_REFUSED in str(error) for error in form.errors.get(name, [])), form.errors
+    field_id = f"id_{prefix}{name}"
+    errors = re.search(
+        rf'<ul class="errorlist"[^>]* id="{field_id}_error">(.*?)</ul>', response.text, re.S
+    )
+    assert errors, f"no error list next to {name}"
+    assert NIR_REFUSED in html.unescape(errors.group(1))
+    assert form[name].value(), "what was typed is kept"

@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from core.nir import validate_no_nir
+
 from .. import services
 from ..attachments import AttachmentsField
 from ..models import COMMENT_MAX_LENGTH, Demande, Statut
-from ..validators import validate_no_nir
 
 NOT_HABILITEE = _lazy("La convention n'est pas habilitée à recevoir des documents.")
 

@@ -6,8 +6,8 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+import core.nir
 import demandes.models
-import demandes.validators
 
 
 class Migration(migrations.Migration):
@@ -182,7 +182,7 @@ class Migration(migrations.Migration):
                         blank=True,
                         validators=[
                             django.core.validators.MaxLengthValidator(4000),
-                            demandes.validators.validate_no_nir,
+                            core.nir.validate_no_nir,
                         ],
                         verbose_name="commentaire",
                     ),

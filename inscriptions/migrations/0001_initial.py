@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 import core.fields
-import demandes.validators
+import core.nir
 import organismes.validators
 
 
@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
                     "message",
                     models.TextField(
                         max_length=4000,
-                        validators=[demandes.validators.validate_no_nir],
+                        validators=[core.nir.validate_no_nir],
                         verbose_name="message",
                     ),
                 ),

@@ -81,3 +81,16 @@ def form_data(organisme, convention) -> dict:
         "email": "Maryse.Pichon@ccas-creil.example",
         "cgu": "on",
     }
+
+
+@pytest.fixture
+def message_data(organisme) -> dict:
+    """A valid contact message to `organisme`, as typed, anti-robot check aside."""
+    return {
+        "organisme": organisme.pk,
+        "motif": "acces",
+        "nom": "Maryse Pichon",
+        "email": "maryse.pichon@ccas-creil.example",
+        "reference_convention": "CONV-60-0042",
+        "message": "Je n'arrive pas à me connecter depuis ce matin.",
+    }

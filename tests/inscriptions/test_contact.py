@@ -24,18 +24,6 @@ URL = "/contact/"
 QUERIES_OF_THE_LIST = 7
 
 
-@pytest.fixture
-def message_data(organisme) -> dict:
-    return {
-        "organisme": organisme.pk,
-        "motif": "acces",
-        "nom": "Maryse Pichon",
-        "email": "maryse.pichon@ccas-creil.example",
-        "reference_convention": "CONV-60-0042",
-        "message": "Je n'arrive pas à me connecter depuis ce matin.",
-    }
-
-
 def test_a_message_goes_to_the_referent_of_the_chosen_organisme_with_the_sender_as_reply_to(
     client, message_data, organisme, django_capture_on_commit_callbacks
 ):

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0003_rename_timestamps"),
+        ("accounts", "0004_nir_guard"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("organismes", "0004_rename_suspendue_le"),
     ]
