@@ -168,7 +168,7 @@ PASSWORD_MAX_AGE_DAYS = env.int("PASSWORD_MAX_AGE_DAYS", default=365)
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = ["username"]
-LOGIN_CLIENT_RATE = env.str("LOGIN_CLIENT_RATE", default="30/h")
+LOGIN_CLIENT_RATE = env.str("LOGIN_CLIENT_RATE", default="50/h")
 AXES_HANDLER = "accounts.security.LoginAttempts"
 AXES_USERNAME_CALLABLE = "accounts.security.axes_username"
 AXES_LOCKOUT_CALLABLE = "accounts.security.lockout_response"
