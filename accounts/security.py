@@ -1,12 +1,23 @@
-"""Log-in protection: what django-axes counts, and what a locked-out person sees."""
+"""Log-in protection (SPEC §10): what django-axes counts, the limit per client address, and what
+a locked-out person sees. Both log-in forms, the portal's and the admin's, authenticate through
+django-axes' backend, so both are guarded here."""
 
+from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from core.limits import blocked_until, client_ip, over_limit
+
 # django-axes records the identifier in a column of this length (AccessAttempt.username).
 AXES_USERNAME_MAX_LENGTH = 255
+
+# The failed log-ins of each client address (core.limits), whatever the identifier.
+LOGIN_CLIENT_GROUP = "login:client"
+
+# client_ip moved to core.limits (shared by every limit); still importable from here.
+__all__ = ["LoginAttempts", "axes_username", "client_ip", "lockout_response"]
 
 
 def axes_username(request: HttpRequest, credentials: dict | None = None) -> str:
@@ -17,22 +28,46 @@ def axes_username(request: HttpRequest, credentials: dict | None = None) -> str:
     return username.strip().lower()[:AXES_USERNAME_MAX_LENGTH]
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address, the TRUSTED_PROXY_COUNT-th from the right of X-Forwarded-For.
+class LoginAttempts(AxesDatabaseHandler):
+    """django-axes' records, locking each identifier whatever the address (AXES_LOCKOUT_PARAMETERS
+    = ["username"]), plus a limit of failed log-ins per client address across identifiers
+    (LOGIN_CLIENT_RATE), which refuses that address for a while and locks no identifier.
 
-    Each trusted proxy appends the address it received the request from, so the addresses to
-    the left of that one were written by the client and prove nothing.
+    A password is checked only when neither applies; only such a check, failed, counts toward
+    the address's limit: a log-in refused by either lock is no new guess.
     """
-    count = settings.TRUSTED_PROXY_COUNT
-    if count:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        addresses = [address.strip() for address in forwarded.split(",") if address.strip()]
-        if len(addresses) >= count:
-            return addresses[-count]
-    return request.META.get("REMOTE_ADDR")
+
+    def is_locked(self, request, credentials: dict | None = None) -> bool:
+        request.login_password_checked = False
+        if super().is_locked(request, credentials):
+            return True
+        request.login_address_blocked_until = blocked_until(
+            request, group=LOGIN_CLIENT_GROUP, rate=settings.LOGIN_CLIENT_RATE
+        )
+        if request.login_address_blocked_until is not None:
+            return True
+        request.login_password_checked = True
+        return False
+
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        if request is not None and getattr(request, "login_address_blocked_until", None):
+            # Refused before any password was checked: the identifier is not charged with it.
+            request.axes_locked_out = True
+            request.axes_credentials = credentials
+            return
+        super().user_login_failed(sender, credentials, request, **kwargs)
+        if request is not None and getattr(request, "login_password_checked", False):
+            over_limit(request, group=LOGIN_CLIENT_GROUP, rate=settings.LOGIN_CLIENT_RATE)
 
 
 def lockout_response(request: HttpRequest, original_response, credentials) -> HttpResponse:
+    if address_blocked_until := getattr(request, "login_address_blocked_until", None):
+        return render(
+            request,
+            "accounts/address_limited.html",
+            {"retry_at": timezone.localtime(address_blocked_until)},
+            status=429,
+        )
     retry_at = timezone.localtime() + settings.AXES_COOLOFF_TIME
     return render(
         request,

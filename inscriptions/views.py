@@ -1,7 +1,7 @@
 """The public pages: pré-inscription of a structure, contact. No account needed.
 
 Both are protected by ALTCHA's proof of work (no third party, no tracking) and by a limit of
-submissions per client address (django-ratelimit, on accounts.security.client_ip).
+submissions per client address (core.limits).
 """
 
 from functools import wraps
@@ -13,9 +13,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
-from django_ratelimit.core import is_ratelimited
 
-from accounts.security import client_ip
+from core.limits import over_limit
 
 from . import services
 from .forms import ContactForm, PreInscriptionForm
@@ -29,25 +28,15 @@ ALTCHA_CSP = {
 }
 
 
-def _client_key(group: str, request: HttpRequest) -> str:
-    return client_ip(request) or "inconnue"
-
-
 def rate_limited(group: str, rate_setting: str):
     """Count the POSTs of each client address; beyond settings.<rate_setting>, a 429 page."""
 
     def decorator(view):
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            limited = is_ratelimited(
-                request,
-                group=group,
-                key=_client_key,
-                rate=getattr(settings, rate_setting),
-                method="POST",
-                increment=True,
-            )
-            if limited:
+            if request.method == "POST" and over_limit(
+                request, group=group, rate=getattr(settings, rate_setting)
+            ):
                 return render(request, "inscriptions/trop_de_demandes.html", status=429)
             return view(request, *args, **kwargs)
 

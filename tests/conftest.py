@@ -98,7 +98,7 @@ def pytest_report_header(config):
     database = f"database: {connection.vendor}"
     if not postgresql_present():
         database += f" ; {POSTGRESQL_ABSENT}"
-    return [database, redis_header(), clamd_header(), browser_header()]
+    return [database, redis_header(), clamd_header(), browser_header(), proxy_header()]
 
 
 # --- PostgreSQL: tests marked `postgresql` need the real server (DATABASE_URL, as in CI) --------
@@ -126,9 +126,13 @@ CHROMIUM_ABSENT = (
 CLAMD_ABSENT = "clamd absent : les tests antivirus (EICAR) ne tournent qu'avec ClamAV (CI)"
 
 
+def system_binary(name: str, *folders: str) -> str | None:
+    """`name` on the PATH or in `folders` (the sbin folders are often off a user's PATH)."""
+    return shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), *folders]))
+
+
 def clamd_binary() -> str | None:
-    search_path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
-    return shutil.which("clamd", path=search_path)
+    return system_binary("clamd", "/usr/sbin", "/usr/local/sbin")
 
 
 def clamd_source() -> str | None:
@@ -151,6 +155,8 @@ def pytest_collection_modifyitems(config, items):
         absent.add("clamd")
     if not chromium_present():
         absent.add("browser")
+    if caddy_binary() is None:
+        absent.add("proxy")
     if absent and os.environ.get("CI") == "true":
         # CI starts every server (.ci/run): a missing one is a broken CI, never a smaller suite.
         raise pytest.UsageError(f"CI=true, but these test groups lack their server: {absent}")
@@ -158,6 +164,23 @@ def pytest_collection_modifyitems(config, items):
     if deselected:
         items[:] = [item for item in items if item not in deselected]
         config.hook.pytest_deselected(items=deselected)
+
+
+# --- Caddy: tests marked `proxy` start deploy/Caddyfile in front of the test server; CI installs
+# Debian's caddy (.ci/run). Without it they are deselected and the header says so.
+CADDY_ABSENT = (
+    "caddy absent : les tests du reverse proxy (deploy/Caddyfile) ne tournent pas "
+    "(apt-get install caddy, comme le fait .ci/run)"
+)
+
+
+def caddy_binary() -> str | None:
+    return system_binary("caddy", "/usr/bin", "/usr/local/bin")
+
+
+def proxy_header() -> str:
+    binary = caddy_binary()
+    return f"proxy tests: Caddy {binary}" if binary else CADDY_ABSENT
 
 
 def browser_header() -> str:
@@ -177,8 +200,7 @@ REDIS_ABSENT = (
 
 
 def redis_binary() -> str | None:
-    search_path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/bin", "/usr/sbin"])
-    return shutil.which("redis-server", path=search_path)
+    return system_binary("redis-server", "/usr/bin", "/usr/sbin")
 
 
 def redis_source() -> str | None:

@@ -15,8 +15,8 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
-from django_ratelimit.core import is_ratelimited
 
+from core.limits import over_limit
 from notifications.services import publish_after_commit
 
 from .. import services
@@ -31,7 +31,6 @@ from ..forms import (
 )
 from ..middleware import SESSION_ORGANISME_KEY
 from ..models import Invitation
-from ..security import client_ip
 
 # The token leaves the address bar at once (kept in the session), so that it does not leak
 # through the Referer header or the browser history: the approach of Django's password reset.
@@ -73,19 +72,14 @@ class EmailRequestView(FormView):
 
     def limited(self, email: str) -> bool:
         group = f"forgotten:{self.task.name}"
-        by_client = is_ratelimited(
-            self.request,
-            group=f"{group}:client",
-            key=lambda _group, request: client_ip(request) or "inconnue",
-            rate=settings.FORGOTTEN_CLIENT_RATE,
-            increment=True,
+        by_client = over_limit(
+            self.request, group=f"{group}:client", rate=settings.FORGOTTEN_CLIENT_RATE
         )
-        by_address = is_ratelimited(
+        by_address = over_limit(
             self.request,
             group=f"{group}:address",
-            key=lambda _group, _request: hashlib.sha256(email.encode()).hexdigest(),
             rate=settings.FORGOTTEN_ADDRESS_RATE,
-            increment=True,
+            key=hashlib.sha256(email.encode()).hexdigest(),
         )
         return by_client or by_address
 

@@ -248,6 +248,17 @@ def test_a_locked_out_login_as_a_person_sees_it(page, people, settings):
     expect(page.get_by_role("main")).to_contain_text("30 minutes")
 
 
+def test_an_address_over_its_log_in_limit_as_a_person_sees_it(page, people, settings, accessible):
+    settings.LOGIN_CLIENT_RATE = "2/h"
+    for identifiant in ("x.inconnu", "y.inconnu"):
+        log_in(page, identifiant, "pas-le-bon-mot-de-passe")
+    # The address is refused, even with the right password of an identifier not locked.
+    log_in(page, "p.fort", TEST_PASSWORD)
+    heading(page, "Connexion temporairement suspendue")
+    expect(page.get_by_role("main")).to_contain_text("Ce blocage ne concerne pas votre identifiant")
+    accessible(page, "connexion suspendue pour cette adresse")
+
+
 def test_an_expired_password_as_a_person_sees_it(page, people):
     User.objects.filter(pk=people.gestionnaire.pk).update(
         password_changed_at=timezone.now() - datetime.timedelta(days=400)

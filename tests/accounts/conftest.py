@@ -1,0 +1,16 @@
+import pytest
+
+from tests.factories import AgentFactory, ConventionFactory, GestionnaireFactory
+
+
+@pytest.fixture
+def gestionnaire():
+    """The partner of the log-in tests (test_sign_in.py, test_lockout.py), with a convention."""
+    account = GestionnaireFactory(identifiant="m.pichon")
+    ConventionFactory(structure=account.structure)
+    return account
+
+
+@pytest.fixture
+def agent():
+    return AgentFactory(identifiant="a.durand")

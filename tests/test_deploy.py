@@ -1,0 +1,84 @@
+"""SPEC §9, issue 16 item 2: the production edge as docker-compose.yml and .env.example write it.
+Only the proxy is reachable from outside; only the stack's web service trusts one proxy's
+X-Forwarded-For; and the proxy lets through the largest request the portal accepts. The proxy
+itself runs in tests/test_proxy.py."""
+
+import re
+from pathlib import Path
+
+import yaml
+from django.conf import settings
+
+from tests.test_production_defaults import PRODUCTION, manage
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+MIB = 1024 * 1024
+
+
+def test_only_the_proxy_is_published_and_gunicorn_is_reached_through_it():
+    published = {name for name, service in SERVICES.items() if service.get("ports")}
+
+    assert published == {"proxy"}
+    assert {port.split("/")[0] for port in SERVICES["proxy"]["ports"]} == {"80:80", "443:443"}
+    assert SERVICES["proxy"]["image"] == "caddy:2"
+    assert SERVICES["web"]["expose"] == ["8000"]
+    assert SERVICES["proxy"]["environment"]["UPSTREAM"] == "web:8000"
+
+
+def test_the_proxy_runs_the_repository_s_caddyfile():
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in SERVICES["proxy"]["volumes"]}
+
+    assert mounts["/etc/caddy/Caddyfile"] == "./deploy/Caddyfile"
+    assert (ROOT / "deploy" / "Caddyfile").is_file()
+
+
+def test_only_the_web_service_behind_the_proxy_trusts_one_proxy():
+    trusting = {
+        name: service["environment"]["TRUSTED_PROXY_COUNT"]
+        for name, service in SERVICES.items()
+        if "TRUSTED_PROXY_COUNT" in service.get("environment", {})
+    }
+
+    assert trusting == {"web": "1"}
+    assert SERVICES["web"]["environment"]["BEHIND_TLS_PROXY"] == "true"
+
+
+def test_env_example_trusts_no_proxy():
+    """The compose file sets 1 for its web service; a .env copied elsewhere must not trust a
+    header that anyone can write when gunicorn is reached directly."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+
+    assert not [line for line in lines if re.match(r"\s*TRUSTED_PROXY_COUNT\s*=\s*[1-9]", line)]
+
+
+def test_the_settings_trust_no_proxy_by_default():
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; print(s.TRUSTED_PROXY_COUNT)",
+        **PRODUCTION,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0"
+
+
+def caddyfile_default_body_limit() -> str:
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    return re.search(r"max_size \{\$MAX_REQUEST_BODY:(\d+)MiB\}", caddyfile).group(1) + "MiB"
+
+
+def test_the_proxy_lets_through_the_largest_request_the_portal_accepts():
+    """A demande with all its attachments at their largest, and its form fields."""
+    largest = (
+        settings.ATTACHMENTS_MAX_FILES * settings.ATTACHMENTS_MAX_SIZE_MB * MIB
+        + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    )
+    default = caddyfile_default_body_limit()
+
+    assert largest < int(default.removesuffix("MiB")) * MIB <= largest + 5 * MIB
+    compose_default = SERVICES["proxy"]["environment"]["MAX_REQUEST_BODY"]
+    assert compose_default == f"${{MAX_REQUEST_BODY:-{default}}}"
