@@ -6,6 +6,8 @@ One normaliser and one detector, for every app (core is the lowest layer):
    characters removed (zero-width spaces and joiners, word joiner, BOM, soft hyphen, bidi
    controls: every format character), any decimal digit as 0–9, dashes and minus signs as '-',
    any space (no-break, narrow no-break, thin, tab, line break) as ' '.
+   An IBAN whose check digits are right (ISO 13616, mod 97) is then blanked out: bank details
+   are never refused, even when 15 of their digits happen to make a NIR.
 2. Runs of numbers: digit groups (2A/2B count as digits, for Corsica) joined by any run of
    separators (spaces, dots, dashes, slashes, underscores). Letters and other signs end a run,
    so digits glued to letters are found too ('NIR185057800608436').
@@ -95,7 +97,7 @@ def _refused(groups: list[str], *, whole_run: bool) -> bool:
 
 def _candidates(text: str) -> Iterator[tuple[list[str], bool]]:
     """(groups, whether they are the whole run) of every NIR-shaped span of whole groups."""
-    for run in _RUN.finditer(normalise(text)):
+    for run in _RUN.finditer(text):
         groups = re.split(r"[ ./_\-]+", run.group().upper())
         for start in range(len(groups)):
             length = 0
@@ -108,10 +110,28 @@ def _candidates(text: str) -> Iterator[tuple[list[str], bool]]:
                     yield span, len(span) == len(groups)
 
 
+# An IBAN as written on bank details (ISO 13616): country, check digits, then groups of four.
+_IBAN = re.compile(
+    r"(?<![A-Z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Z0-9])"
+)
+
+
+def _without_ibans(text: str) -> str:
+    """The text with every IBAN whose check digits are right blanked out: its digits are a bank
+    account's, never refused (SPEC §10), even when 15 of them happen to make a NIR."""
+
+    def blank(match: re.Match) -> str:
+        compact = match.group().replace(" ", "")
+        rearranged = compact[4:] + compact[:4]
+        number = int("".join(str(int(char, 36)) for char in rearranged))
+        return "#" * len(match.group()) if number % 97 == 1 else match.group()
+
+    return _IBAN.sub(blank, text)
+
+
 def contains_nir(text: str) -> bool:
-    return any(
-        _refused(groups, whole_run=whole_run) for groups, whole_run in _candidates(text or "")
-    )
+    text = _without_ibans(normalise(text or "").upper())
+    return any(_refused(groups, whole_run=whole_run) for groups, whole_run in _candidates(text))
 
 
 def validate_no_nir(text: str) -> None:

@@ -193,7 +193,17 @@ def test_inside_a_longer_run_of_numbers_the_key_decides():
     when their key is the true one."""
     assert not contains_nir("185 057 800 608 436 06 12 34 56 78")  # wrong key: not said to be one
     assert contains_nir("185 057 800 608 491 06 12 34 56 78")
-    assert contains_nir("FR76 3000 6000 1850 5780 0608 491")
+    assert contains_nir("FR76 3000 6000 1850 5780 0608 491")  # its check digits are wrong
+
+
+def test_an_iban_whose_check_digits_are_right_is_never_refused():
+    # The same bank account as above with its true check digits (90): a real IBAN, whose last
+    # 15 digits happen to make a NIR with its right key (one IBAN in a few hundred).
+    assert not contains_nir("FR90 3000 6000 1850 5780 0608 491")
+    assert not contains_nir("IBAN : FR90 3000 6000 1850 5780 0608 491.")
+    assert not contains_nir("fr9030006000185057800608491")
+    # A NIR beside an IBAN is still found.
+    assert contains_nir("FR90 3000 6000 1850 5780 0608 491 ; NIR 1 85 05 78 006 084 91")
 
 
 def test_standing_alone_a_nir_is_refused_whatever_its_key():
