@@ -24,6 +24,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image, ImageOps
 
+from core.nir import contains_nir
+
 # The first bytes of each accepted type; the name's extension proves nothing.
 SIGNATURES = {
     "application/pdf": (b"%PDF-", ".pdf"),
@@ -279,6 +281,12 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+NIR_IN_NAME = gettext_lazy(
+    "Le nom d'un des fichiers semble contenir un numéro de sécurité sociale (NIR) : il est "
+    "interdit de le transmettre par Espace Partenaires. Renommez le fichier, puis joignez-le."
+)
+
+
 class AttachmentsField(forms.FileField):
     """Several files; each checked for size, type and content, and for viruses. Cleaned: a list
     of uploads holding the bytes to store (an image's new encoding), each with `.mime` and
@@ -326,6 +334,9 @@ class AttachmentsField(forms.FileField):
                     % {"name": upload.name, "size": settings.ATTACHMENTS_MAX_SIZE_MB},
                     code="too_big",
                 )
+            if contains_nir(upload.name):
+                # The name is not repeated: it is what must not be shown.
+                raise forms.ValidationError(NIR_IN_NAME, code="nir")
             mime = sniff(upload)
             if mime is None:
                 raise forms.ValidationError(

@@ -280,7 +280,7 @@ class PieceJointe(models.Model):
     )
     sens = models.CharField(_("sens"), max_length=10, choices=Sens.choices)
     fichier = models.FileField(_("fichier"), upload_to=attachment_path, storage=attachments_storage)
-    nom = models.CharField(_("nom du fichier"), max_length=120)
+    nom = models.CharField(_("nom du fichier"), max_length=120, validators=[validate_no_nir])
     type_mime = models.CharField(_("type"), max_length=40)
     taille = models.PositiveIntegerField(
         _("taille (octets)"), validators=[MinValueValidator(1), MaxValueValidator(2**31 - 1)]

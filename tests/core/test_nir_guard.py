@@ -269,9 +269,6 @@ EXEMPT_MODEL_FIELDS = {
     ("demandes.Evenement", "kind"): CHOICE,
     ("demandes.Evenement", "statut"): CHOICE,
     ("demandes.PieceJointe", "sens"): CHOICE,
-    ("demandes.PieceJointe", "nom"): (
-        "a file's name, not typed in a field: made by demandes.attachments.safe_name"
-    ),
     ("demandes.PieceJointe", "type_mime"): MACHINE + " (from the file's content)",
     ("inscriptions.PreInscription", "siret"): "a SIRET: 14 digits checked by Luhn",
     ("inscriptions.PreInscription", "code_postal"): "a postcode: 5 digits",

@@ -359,3 +359,19 @@ def test_an_image_that_does_not_decode_or_is_too_large_is_refused(name, content,
     form = submit((name, content))
 
     assert form.errors == {"pieces": [message]}
+
+
+@pytest.mark.parametrize(
+    "name", ["attestation 185057800608436.pdf", "1_85_05_78_006_084_91.pdf", "NIR1850578006084.pdf"]
+)
+def test_a_file_named_after_a_nir_is_refused_without_repeating_the_name(name):
+    form = submit((name, PDF))
+
+    [message] = form.errors["pieces"]
+    assert "semble contenir un numéro de sécurité sociale (NIR)" in message
+    assert "Renommez le fichier" in message
+    assert name not in message
+
+
+def test_a_file_named_with_dates_and_references_is_accepted():
+    assert accepted("EP-2026-000123 facture du 01-02-2026.pdf", PDF).mime == "application/pdf"
