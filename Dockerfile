@@ -12,4 +12,5 @@ RUN DEBUG=false STATIC_MANIFEST=true SECRET_KEY=collectstatic-only python manage
 USER portail
 
 EXPOSE 8000
-CMD ["gunicorn", "espace_partenaires.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Its settings, the access log without query strings among them: deploy/gunicorn.conf.py.
+CMD ["gunicorn", "--config", "deploy/gunicorn.conf.py", "espace_partenaires.wsgi:application"]
