@@ -33,6 +33,7 @@ def test_the_access_log_has_the_path_and_status_but_no_query_string_nor_referer(
             "PATH": "/usr/bin:/bin",
             **PRODUCTION,
             "ALLOWED_HOSTS": "127.0.0.1",
+            "CACHE_URL": "locmemcache://",  # no server needed: the page reads no cache
             "HTTPS": "false",
             "LOG_LEVEL": "WARNING",
         },
