@@ -1,9 +1,13 @@
 """Log-in protection: what django-axes counts, and what a locked-out person sees."""
 
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_credentials
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+
+from .second_factor import requires_second_factor
 
 # django-axes records the identifier in a column of this length (AccessAttempt.username).
 AXES_USERNAME_MAX_LENGTH = 255
@@ -13,7 +17,13 @@ def axes_username(request: HttpRequest, credentials: dict | None = None) -> str:
     """The identifier as the log-in matches it: 'M.Pichon ' and 'm.pichon' count as one. Cut to
     what axes can record: no identifier is that long (40 characters), and a longer one typed
     is a failed log-in like any other, not an error page."""
-    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    credentials = credentials or {}
+    # The log-in form's field, or the key axes itself builds from USERNAME_FIELD (at a success).
+    username = (
+        credentials.get("username")
+        or credentials.get("identifiant")
+        or request.POST.get("username", "")
+    )
     return username.strip().lower()[:AXES_USERNAME_MAX_LENGTH]
 
 
@@ -44,3 +54,19 @@ def lockout_response(request: HttpRequest, original_response, credentials) -> Ht
         },
         status=429,
     )
+
+
+class AxesHandler(AxesDatabaseHandler):
+    """django-axes' database handler, for whom a second factor is required: the password alone
+    is not the success that clears the identifier's failures (AXES_RESET_ON_SUCCESS), or a
+    thief holding the password could log in again every four wrong codes and guess for ever.
+    The second factor is (accounts.second_factor.verified)."""
+
+    def user_logged_in(self, sender, request, user, **kwargs):
+        if requires_second_factor(user):
+            self.clean_expired_user_attempts(request, get_credentials(user.get_username()))
+            return
+        super().user_logged_in(sender, request, user, **kwargs)
+
+    def second_factor_verified(self, request, user) -> None:
+        super().user_logged_in(None, request, user)
