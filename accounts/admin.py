@@ -281,10 +281,20 @@ class StaffAccountAdmin(AccountAdminBase):
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return ((_("Organisme"), {"fields": ("organisme",)}), PERSON_FIELDSET)
-        return (PERSON_FIELDSET, (_("Compte"), {"fields": ("organisme", *STATE_FIELDS)}))
+        return (
+            PERSON_FIELDSET,
+            (_("Compte"), {"fields": ("organisme", *STATE_FIELDS, "double_authentification")}),
+        )
 
     def get_readonly_fields(self, request, obj=None):
-        return ("organisme", *STATE_FIELDS) if obj is not None else ()
+        if obj is None:
+            return ()
+        return ("organisme", *STATE_FIELDS, "double_authentification")
+
+    @admin.display(description=_("Double authentification"))
+    def double_authentification(self, account) -> str:
+        kinds = second_factor.enrolled_kinds(account)
+        return ", ".join(kinds) if kinds else _("à activer à la prochaine connexion")
 
     def create(self, request, form, data):
         return services.create_agent_account(

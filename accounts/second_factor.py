@@ -41,6 +41,18 @@ def requires_second_factor(user: User) -> bool:
     return user.is_authenticated and (user.is_agent or user.is_superuser)
 
 
+def enrolled_kinds(user: User) -> list[str]:
+    """What the account gives as its second factor, as the admin shows it."""
+    kinds = []
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        kinds.append(_("application d'authentification"))
+    if WebAuthnCredential.objects.filter(user=user, confirmed=True).exists():
+        kinds.append(_("clé d'accès"))
+    if StaticToken.objects.filter(device__user=user, device__confirmed=True).exists():
+        kinds.append(_("codes de secours"))
+    return kinds
+
+
 def needs_enrolment(user: User) -> bool:
     """No authenticator app nor passkey confirmed yet (recovery codes alone do not count)."""
     return not (

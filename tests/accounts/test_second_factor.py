@@ -330,3 +330,68 @@ def test_the_agent_being_reset_loses_the_session_verification(client, agent):
     assert client.get(reverse("admin:index")).status_code == 200
     TOTPDevice.objects.filter(user=agent).delete()
     assert client.get(reverse("admin:index"))["Location"].startswith(ENROL_URL)
+
+
+def test_the_agents_admin_page_offers_the_reset_which_leads_to_the_confirmation(client, agent):
+    admin_page = reverse("admin:accounts_staffaccount_change", args=[agent.pk])
+    log_in_verified(client, SuperuserFactory())
+    page = html.unescape(client.get(admin_page).content.decode())
+    form = re.search(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', page, re.S)
+    assert form is not None and "Réinitialiser les facteurs d'authentification" in form[2]
+    assert form[1] == reverse("admin:accounts_staffaccount_changelist")
+    assert 'name="csrfmiddlewaretoken"' in form[2]
+    assert "Double authentification" in page and "à activer" in page
+
+
+# --- who may use the second factor's pages ------------------------------------------------------
+
+
+def test_the_pages_of_the_second_factor_send_a_partner_home(client):
+    gestionnaire = GestionnaireFactory()
+    ConventionFactory(structure=gestionnaire.structure)
+    client.force_login(gestionnaire)
+    for url in (ENROL_URL, VERIFY_URL, CODES_URL):
+        assert client.get(url)["Location"] == "/", url
+    assert not TOTPDevice.objects.exists()
+
+
+def test_the_pages_of_the_second_factor_need_the_password_first(client):
+    for url in (ENROL_URL, VERIFY_URL, CODES_URL, reverse("accounts:passkey_verify_begin")):
+        response = client.post(url) if "cle-d-acces" in url else client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/connexion/?next="), url
+
+
+def test_a_passkey_cannot_be_added_by_a_session_that_has_not_given_its_factor(client, agent):
+    """A thief holding the password of an enrolled agent cannot enrol a passkey of their own."""
+    enrolled(agent)
+    assert log_in(client, "a.durand", TEST_PASSWORD)
+    response = client.post(reverse("accounts:passkey_register_begin"))
+    assert response.status_code == 403
+    assert "otp_webauthn_register_state" not in client.session
+
+
+def test_a_partner_cannot_start_a_passkey_ceremony(client):
+    gestionnaire = GestionnaireFactory()
+    ConventionFactory(structure=gestionnaire.structure)
+    client.force_login(gestionnaire)
+    assert client.post(reverse("accounts:passkey_register_begin")).status_code == 403
+    assert client.post(reverse("accounts:passkey_verify_begin")).status_code == 403
+
+
+def test_an_agent_enrolling_starts_a_passkey_ceremony_for_this_site(client, agent):
+    assert log_in(client, "a.durand", TEST_PASSWORD)
+    options = client.post(reverse("accounts:passkey_register_begin")).json()
+    assert options["rp"] == {"name": "Espace Partenaires", "id": "testserver"}
+    assert options["user"]["name"] == "a.durand"
+
+
+def test_a_session_whose_identifier_was_locked_elsewhere_is_closed(client, agent, settings):
+    device = enrolled(agent)
+    assert log_in(client, "a.durand", TEST_PASSWORD)
+    thief = type(client)()
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        log_in(thief, "a.durand", "not-the-password")
+    response = client.post(VERIFY_URL, {"code": code_of(device)})
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
