@@ -34,11 +34,11 @@ RESET_MESSAGE = "Facteurs d'authentification réinitialisés"
 
 
 def requires_second_factor(user: User) -> bool:
-    """Agents de caisse and superusers see the situations of a whole organisme, or of all: a
-    stolen password must not be enough. Partners are not asked for now; a per-organisme
-    setting can switch them on later, here and only here (the middleware and the admin site
-    ask this function)."""
-    return user.is_authenticated and (user.is_agent or user.is_superuser)
+    """Agents de caisse and national administrators (superusers), everyone who works in the
+    admin, see the situations of a whole organisme, or of all: a stolen password must not be
+    enough. Partners are not asked for now; a per-organisme setting can switch them on later,
+    here and only here (the middleware, the admin site and the pages ask this function)."""
+    return user.is_authenticated and (user.is_staff or user.is_superuser)
 
 
 def enrolled_kinds(user: User) -> list[str]:

@@ -83,6 +83,8 @@ def agent():
 def test_agents_and_superusers_need_a_second_factor_partners_do_not():
     assert requires_second_factor(AgentFactory())
     assert requires_second_factor(SuperuserFactory())
+    # A national administrator works in the admin whatever the superuser flag says.
+    assert requires_second_factor(SuperuserFactory(is_superuser=False))
     assert not requires_second_factor(GestionnaireFactory())
     assert not requires_second_factor(TechnicienFactory())
 
