@@ -5,12 +5,12 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from conventions.scoping import structures_in_scope
-from core.admin_actions import ask_reason
+from core.admin_actions import ask_confirmation, ask_reason
 from notifications.admin import SentEmailAdmin
 from notifications.models import SentEmail
 from organismes.scoping import OrganismeScopedAdminMixin
 
-from . import services
+from . import second_factor, services
 from .bounces import motif_label
 from .forms import AccountChangeForm, AgentCreationForm, GestionnaireCreationForm
 from .models import PARTNER_ROLES, AccountEvent, PartnerAccount, Role, StaffAccount
@@ -271,6 +271,7 @@ class StaffAccountAdmin(AccountAdminBase):
     )
     list_filter = ("role", "is_active", "organisme")
     list_select_related = ("organisme",)
+    actions = ("reinitialiser_facteurs", *AccountAdminBase.actions)
 
     def scope(self, request, queryset):
         if not request.user.is_superuser:
@@ -280,15 +281,59 @@ class StaffAccountAdmin(AccountAdminBase):
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return ((_("Organisme"), {"fields": ("organisme",)}), PERSON_FIELDSET)
-        return (PERSON_FIELDSET, (_("Compte"), {"fields": ("organisme", *STATE_FIELDS)}))
+        return (
+            PERSON_FIELDSET,
+            (_("Compte"), {"fields": ("organisme", *STATE_FIELDS, "double_authentification")}),
+        )
 
     def get_readonly_fields(self, request, obj=None):
-        return ("organisme", *STATE_FIELDS) if obj is not None else ()
+        if obj is None:
+            return ()
+        return ("organisme", *STATE_FIELDS, "double_authentification")
+
+    @admin.display(description=_("Double authentification"))
+    def double_authentification(self, account) -> str:
+        kinds = second_factor.enrolled_kinds(account)
+        return ", ".join(kinds) if kinds else _("à activer à la prochaine connexion")
 
     def create(self, request, form, data):
         return services.create_agent_account(
             by=request.user, organisme=form.cleaned_data["organisme"], data=data
         )
+
+    def has_reset_second_factor_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    @admin.action(
+        permissions=("reset_second_factor",),
+        description=_("Réinitialiser les facteurs d'authentification"),
+    )
+    def reinitialiser_facteurs(self, request, queryset):
+        """A lost phone or passkey: every factor of the accounts deleted, after a confirmation;
+        they enrol again at their next log-in (SPEC §10). In the history of each account."""
+        page = ask_confirmation(
+            self,
+            request,
+            queryset,
+            action="reinitialiser_facteurs",
+            intro=_(
+                "Les applications d'authentification, clés d'accès et codes de secours de ces "
+                "comptes seront supprimés ; leurs sessions en cours perdent l'accès à "
+                "l'administration, et ils choisiront un nouveau second facteur à leur prochaine "
+                "connexion :"
+            ),
+            submit_label=_("Réinitialiser les facteurs"),
+        )
+        if page is not None:
+            return page
+        for account in queryset:
+            second_factor.reset_second_factor(by=request.user, account=account)
+            self.message_user(
+                request,
+                _("Facteurs d'authentification de %s réinitialisés.") % account.identifiant,
+                messages.SUCCESS,
+            )
+        return None
 
 
 class AccountLogAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):

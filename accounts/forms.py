@@ -216,3 +216,29 @@ class ReactivationForm(forms.Form):
         error_messages={"required": _("Le motif de réactivation est obligatoire.")},
         validators=[validate_no_nir],
     )
+
+
+class SecondFactorCodeForm(forms.Form):
+    """The code of the second factor: the app's six digits, or (`recovery`) a recovery code."""
+
+    code = forms.CharField(
+        label=_("Code à 6 chiffres affiché par l'application"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
+        ),
+    )
+
+    def __init__(self, *args, recovery: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if recovery:
+            field = self.fields["code"]
+            field.label = _("Code de l'application ou code de secours")
+            field.help_text = _(
+                "Les 6 chiffres affichés par votre application d'authentification, ou l'un de "
+                "vos codes de secours (chacun ne sert qu'une fois)."
+            )
+            field.widget.attrs["inputmode"] = "text"
+
+    def reject(self) -> None:
+        self.add_error("code", _("Ce code n'est pas valide. Vérifiez-le et réessayez."))

@@ -1,6 +1,7 @@
 """What must happen before anything else, checked on every request.
 
-In this order: an expired password is changed; staff stay in the admin and partners in the
+In this order: agents and superusers give their second factor (accounts.second_factor); an
+expired password is changed; staff stay in the admin and partners in the
 portal; a partner accepts the current CGU, then works with an organisme chosen among those whose
 convention is en cours or à venir today.
 """
@@ -9,9 +10,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from . import services
+from . import second_factor, services
 from .selection import organisme_choices
 
 SESSION_ORGANISME_KEY = "organisme_id"
@@ -24,6 +27,19 @@ CGU = "accounts:cgu"
 # the admin) and the attachments of their organisme's demandes.
 STAFF_PORTAL_PAGES = {PASSWORD_CHANGE, "home", "demandes:piece"}
 ORGANISME_SELECTION = "accounts:organisme_selection"
+SECOND_FACTOR = "accounts:second_factor"
+SECOND_FACTOR_ENROL = "accounts:second_factor_enrol"
+# Where a session that has given only its password may go, and the recovery codes shown once
+# right after the enrolment.
+SECOND_FACTOR_PAGES = {
+    SECOND_FACTOR,
+    SECOND_FACTOR_ENROL,
+    "accounts:recovery_codes",
+    "accounts:passkey_register_begin",
+    "accounts:passkey_register_complete",
+    "accounts:passkey_verify_begin",
+    "accounts:passkey_verify_complete",
+}
 
 
 class AccountPolicyMiddleware:
@@ -43,6 +59,11 @@ class AccountPolicyMiddleware:
         in_admin = match.app_name == "admin"
         if not in_admin and not getattr(view_func, "login_required", True):
             return None  # a public page (log-in, forgotten password, invitation link…)
+
+        if match.view_name in SECOND_FACTOR_PAGES:
+            return None  # each checks who may use it
+        if second_factor.requires_second_factor(user) and not user.is_verified():
+            return self.ask_second_factor(request, user)
 
         if services.password_expired(user):
             if match.view_name == PASSWORD_CHANGE:
@@ -67,6 +88,13 @@ class AccountPolicyMiddleware:
         if services.needs_cgu(user):
             return None if match.view_name == CGU else redirect(CGU)
         return self.resolve_organisme(request, match.view_name)
+
+    def ask_second_factor(self, request, user):
+        target = SECOND_FACTOR_ENROL if second_factor.needs_enrolment(user) else SECOND_FACTOR
+        url = reverse(target)
+        if request.method == "GET":
+            url += "?" + urlencode({"next": request.get_full_path()})
+        return redirect(url)
 
     def resolve_organisme(self, request, view_name: str):
         choices = {

@@ -3,12 +3,15 @@ a locked-out person sees. Both log-in forms, the portal's and the admin's, authe
 django-axes' backend, so both are guarded here."""
 
 from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_credentials
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from core.limits import blocked_until, client_ip, over_limit
+
+from .second_factor import requires_second_factor
 
 # django-axes records the identifier in a column of this length (AccessAttempt.username).
 AXES_USERNAME_MAX_LENGTH = 255
@@ -24,7 +27,13 @@ def axes_username(request: HttpRequest, credentials: dict | None = None) -> str:
     """The identifier as the log-in matches it: 'M.Pichon ' and 'm.pichon' count as one. Cut to
     what axes can record: no identifier is that long (40 characters), and a longer one typed
     is a failed log-in like any other, not an error page."""
-    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    credentials = credentials or {}
+    # The log-in form's field, or the key axes itself builds from USERNAME_FIELD (at a success).
+    username = (
+        credentials.get("username")
+        or credentials.get("identifiant")
+        or request.POST.get("username", "")
+    )
     return username.strip().lower()[:AXES_USERNAME_MAX_LENGTH]
 
 
@@ -34,7 +43,13 @@ class LoginAttempts(AxesDatabaseHandler):
     (LOGIN_CLIENT_RATE), which refuses that address for a while and locks no identifier.
 
     A password is checked only when neither applies; only such a check, failed, counts toward
-    the address's limit: a log-in refused by either lock is no new guess.
+    the address's limit: a log-in refused by either lock is no new guess. A wrong code of the
+    second factor counts as a wrong password (accounts.second_factor.failed).
+
+    For whom a second factor is required, the password alone is not the success that clears the
+    identifier's failures (AXES_RESET_ON_SUCCESS), or a thief holding the password could log in
+    again every four wrong codes and guess for ever: the second factor is
+    (accounts.second_factor.verified calls second_factor_verified).
     """
 
     def is_locked(self, request, credentials: dict | None = None) -> bool:
@@ -48,6 +63,15 @@ class LoginAttempts(AxesDatabaseHandler):
             return True
         request.login_password_checked = True
         return False
+
+    def user_logged_in(self, sender, request, user, **kwargs):
+        if requires_second_factor(user):
+            self.clean_expired_user_attempts(request, get_credentials(user.get_username()))
+            return
+        super().user_logged_in(sender, request, user, **kwargs)
+
+    def second_factor_verified(self, request, user) -> None:
+        super().user_logged_in(None, request, user)
 
     def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
         if request is not None and getattr(request, "login_address_blocked_until", None):

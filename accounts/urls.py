@@ -4,7 +4,7 @@ from django.urls import path, reverse_lazy
 from django.views.generic import TemplateView
 
 from . import tasks
-from .views import sign_in, structure, techniciens
+from .views import second_factor, sign_in, structure, techniciens
 
 app_name = "accounts"
 
@@ -17,6 +17,38 @@ urlpatterns = [
     # Sign-in and account security
     path("connexion/", sign_in.LoginView.as_view(), name="login"),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    # Second factor of agents and superusers (SPEC §10)
+    path("connexion/second-facteur/", second_factor.VerifyView.as_view(), name="second_factor"),
+    path(
+        "connexion/second-facteur/activer/",
+        second_factor.EnrolView.as_view(),
+        name="second_factor_enrol",
+    ),
+    path(
+        "connexion/second-facteur/codes-de-secours/",
+        second_factor.RecoveryCodesView.as_view(),
+        name="recovery_codes",
+    ),
+    # Passkeys (django-otp-webauthn's ceremonies): register/verify, begin/complete.
+    *(
+        path(f"connexion/cle-d-acces/{ceremony}/{step}/", view.as_view(), name=name)
+        for ceremony, step, view, name in (
+            (
+                "enregistrement",
+                "debut",
+                second_factor.PasskeyRegisterBegin,
+                "passkey_register_begin",
+            ),
+            (
+                "enregistrement",
+                "fin",
+                second_factor.PasskeyRegisterComplete,
+                "passkey_register_complete",
+            ),
+            ("verification", "debut", second_factor.PasskeyVerifyBegin, "passkey_verify_begin"),
+            ("verification", "fin", second_factor.PasskeyVerifyComplete, "passkey_verify_complete"),
+        )
+    ),
     path("invitation/<str:token>/", sign_in.InvitationView.as_view(), name="invitation"),
     path("mot-de-passe/", sign_in.PasswordChangeView.as_view(), name="password_change"),
     path(

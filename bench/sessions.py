@@ -1,7 +1,8 @@
 """Logged-in sessions made directly in the session store, for the page and load benchmarks.
 
 What the log-in page and the organisme selection would leave in the session: the user's id,
-backend and password hash (django.contrib.auth), and the selected organisme (accounts.middleware).
+backend and password hash (django.contrib.auth), the device an agent gave as second factor
+(django-otp), and the selected organisme (accounts.middleware).
 No password is checked, so django-axes counts nothing and locks nobody out.
 """
 
@@ -11,10 +12,13 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.db.models import Q
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.cgu import CGU_VERSION
 from accounts.middleware import SESSION_ORGANISME_KEY
 from accounts.models import Role, User
+from accounts.second_factor import requires_second_factor
 from accounts.selection import organisme_choices
 
 
@@ -37,6 +41,11 @@ def session_for(user: User, organisme_id: int | None = None) -> str:
     store[SESSION_KEY] = str(user.pk)
     store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if requires_second_factor(user):
+        device, _created = TOTPDevice.objects.get_or_create(
+            user=user, name="Banc d'essai", defaults={"confirmed": True}
+        )
+        store[DEVICE_ID_SESSION_KEY] = device.persistent_id
     if user.is_partner:
         if organisme_id is None:
             choices = organisme_choices(user.structure)

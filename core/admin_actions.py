@@ -1,4 +1,5 @@
-"""Admin actions that need a reason (suspension, reactivation): an intermediate page asks it."""
+"""Admin actions that need a reason (suspension, reactivation) or a confirmation (reset of the
+second factor): an intermediate page asks it, and the action is carried out by its POST."""
 
 from django import forms
 from django.contrib import admin
@@ -17,11 +18,24 @@ class ReasonForm(forms.Form):
     )
 
 
-def ask_reason(model_admin, request, queryset, *, action: str, intro: str, submit_label: str):
-    """The reason typed on the intermediate page, or the page itself (a TemplateResponse)."""
+def ask_reason(model_admin, request, queryset, **page):
+    """The reason typed on the intermediate page, or the page itself (a TemplateResponse).
+
+    `page`: action (its name), intro and submit_label."""
     form = ReasonForm(request.POST if "apply" in request.POST else None)
     if form.is_valid():
         return form.cleaned_data["motif"]
+    return intermediate_page(model_admin, request, queryset, form=form, **page)
+
+
+def ask_confirmation(model_admin, request, queryset, **page):
+    """None once confirmed (the intermediate page's POST), else that page."""
+    if "apply" in request.POST:
+        return None
+    return intermediate_page(model_admin, request, queryset, form=None, **page)
+
+
+def intermediate_page(model_admin, request, queryset, *, action, intro, submit_label, form):
     return TemplateResponse(
         request,
         "admin/reason_action.html",

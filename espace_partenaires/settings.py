@@ -38,7 +38,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, on a site that asks agents and superusers for their second factor.
+    "accounts.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -46,6 +47,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "anymail",
     "axes",
+    # Second factor of agents de caisse and superusers (SPEC §10): authenticator apps (TOTP),
+    # recovery codes (static), passkeys (WebAuthn).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "altcha_django",
     # django-health-check: the page of /healthz and its `health_check` command.
     "health_check",
@@ -67,6 +74,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session gave its second factor.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "core.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -169,18 +178,35 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = ["username"]
 LOGIN_CLIENT_RATE = env.str("LOGIN_CLIENT_RATE", default="50/h")
+# Locks by identifier and limits each address; counts the failed codes of the second factor
+# too, and takes only the second factor as the success that clears the failures of those who
+# must give one (accounts.second_factor).
 AXES_HANDLER = "accounts.security.LoginAttempts"
 AXES_USERNAME_CALLABLE = "accounts.security.axes_username"
 AXES_LOCKOUT_CALLABLE = "accounts.security.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True  # failures are kept (to lock); successful log-ins are not
-AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_SENSITIVE_PARAMETERS = ["password", "code"]
 # Number of reverse proxies in front of the portal, each appending to X-Forwarded-For: the
 # client is the TRUSTED_PROXY_COUNT-th address from the right. 0 (the default): REMOTE_ADDR is
 # the client and the header, which anyone can write, is ignored. docker-compose.yml sets 1 for
 # its web service, whose only way in is its Caddy proxy.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "core.limits.client_ip"
+
+# Second factor (SPEC §10): the name authenticator apps and passkey dialogs show.
+OTP_ISSUER_NAME = env.str("OTP_ISSUER_NAME", default="Espace Partenaires")
+OTP_TOTP_ISSUER = OTP_ISSUER_NAME
+OTP_WEBAUTHN_RP_NAME = OTP_ISSUER_NAME
+# The passkeys' relying party is the portal's host as the browser reaches it (ALLOWED_HOSTS
+# vouches for it): accounts.second_factor.PasskeyHelper. A passkey is bound to that domain.
+OTP_WEBAUTHN_RP_ID_CALLABLE = "accounts.second_factor.relying_party_id"
+OTP_WEBAUTHN_HELPER_CLASS = "accounts.second_factor.PasskeyHelper"
+# A passkey is a second factor after the password, never a log-in on its own: the lockout and
+# the password policy stay on the identifier.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+# Number of single-use recovery codes given at enrolment.
+OTP_RECOVERY_CODES = env.int("OTP_RECOVERY_CODES", default=10)
 
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30) * 60
 SESSION_SAVE_EVERY_REQUEST = True  # the age above counts from the last request: an idle timeout
@@ -301,11 +327,16 @@ ALTCHA_CHALLENGE = {
 }
 # altcha.W001 (replay protection in a per-process cache) is replaced by inscriptions.W001, which
 # is a deploy check: locmem is right for `make run` and the tests, wrong in production.
-SILENCED_SYSTEM_CHECKS = ["altcha.W001"]
-# django-axes warns when its lock is not per address (W006): here the identifier is locked from any
-# address on purpose (SPEC §10), and each address has its own limit (LOGIN_CLIENT_RATE,
-# accounts.security.LoginAttempts), which the warning cannot see.
-SILENCED_SYSTEM_CHECKS.append("axes.W006")
+SILENCED_SYSTEM_CHECKS = [
+    "altcha.W001",
+    # django-axes warns when its lock is not per address (W006): here the identifier is locked
+    # from any address on purpose (SPEC §10), and each address has its own limit
+    # (LOGIN_CLIENT_RATE, accounts.security.LoginAttempts), which the warning cannot see.
+    "axes.W006",
+    # django-otp-webauthn wants OTP_WEBAUTHN_ALLOWED_ORIGINS fixed; the origin is the host the
+    # browser reached, which ALLOWED_HOSTS vouches for (accounts.second_factor.PasskeyHelper).
+    "otp_webauthn.E030",
+]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The covering indexes of the demandes (INCLUDE, for PostgreSQL) are plain indexes on SQLite,
     # which is what the embedded default needs: no warning at every start of `make run`.

@@ -13,8 +13,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from PIL import Image
 
+from accounts.models import User
+from accounts.second_factor import requires_second_factor
 from conventions.models import Offre
 from demandes import services as demande_services
 from demandes.attachments import AttachmentsField
@@ -99,6 +104,42 @@ def log_in(client, identifiant: str, password: str) -> bool:
     client.logout()
     client.post(reverse("accounts:login"), {"username": identifiant, "password": password})
     return "_auth_user_id" in client.session
+
+
+def totp_code(device: TOTPDevice) -> str:
+    """The code the authenticator app of `device` shows now; the next one when the current one
+    was used already (django-otp accepts each code once, and the next step's too)."""
+    step = int((time.time() - device.t0) // device.step)
+    drift = max(0, (device.last_t or -1) + 1 - step)
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=drift)
+    return f"{code:0{device.digits}d}"
+
+
+def give_second_factor(client, identifiant: str) -> TOTPDevice:
+    """After the password, the code of the account's authenticator app typed on the second
+    factor's page, as an agent or a superuser does (an app enrolled earlier, if none yet)."""
+    user = User.objects.get(identifiant=identifiant)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Application (tests)", confirmed=True)
+    response = client.post(reverse("accounts:second_factor"), {"code": totp_code(device)})
+    assert response.status_code == 302, response
+    return device
+
+
+def log_in_verified(client, user) -> TOTPDevice | None:
+    """Log `user` in as after every factor they must give: the password (skipped, as
+    `force_login` does) and, for an agent or a superuser, a confirmed authenticator app the
+    session is verified with, as `django_otp.login` records it. With a bare `force_login`, the
+    admin sends agents and superusers to their second factor (tests/accounts/test_second_factor)."""
+    client.force_login(user)
+    if not requires_second_factor(user):
+        return None
+    device = TOTPDevice.objects.create(user=user, name="Application (tests)", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
 
 
 def wait_for(condition, timeout: float = 30.0) -> bool:

@@ -23,6 +23,7 @@ from tests.factories import (
     StructureFactory,
     TechnicienFactory,
 )
+from tests.helpers import log_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +53,7 @@ def partner_with_organisme(client, factory=GestionnaireFactory, nom="CPAM GIROND
         structure=structure, organisme=OrganismeFactory(nom=nom), **convention
     )
     user = factory(structure=structure, prenom="Paul", nom_patronymique="FORT")
-    client.force_login(user)
+    log_in_verified(client, user)
     client.get(SELECTION_URL)  # the only organisme: selected without asking
     assert client.session[SESSION_ORGANISME_KEY] == convention.organisme_id
     return user, convention
@@ -353,7 +354,7 @@ def test_the_500_page_is_in_french_and_stands_alone():
 
 
 def test_an_agent_opening_the_organisme_selection_gets_the_french_403_page(client):
-    client.force_login(AgentFactory())
+    log_in_verified(client, AgentFactory())
 
     response = client.get(SELECTION_URL)
 
@@ -418,7 +419,7 @@ def test_portal_pages_send_the_security_headers(client, url):
 
 
 def test_the_admin_sends_the_security_headers_to_an_agent(client):
-    client.force_login(AgentFactory())
+    log_in_verified(client, AgentFactory())
 
     response = client.get(reverse("admin:index"))
 

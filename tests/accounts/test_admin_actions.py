@@ -23,7 +23,7 @@ from tests.factories import (
     TechnicienFactory,
     valid_siret,
 )
-from tests.helpers import EMAIL_UNAVAILABLE, log_in
+from tests.helpers import EMAIL_UNAVAILABLE, log_in, log_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def convention(agent):
 
 @pytest.fixture
 def agent_client(client, agent):
-    client.force_login(agent)
+    log_in_verified(client, agent)
     return client
 
 
@@ -591,7 +591,7 @@ def test_lifting_the_suspension_lets_the_partners_log_in_again(client, agent, co
     structure.suspended_at = timezone.now()
     structure.motif_suspension = "Perte d'identifiants"
     structure.save()
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     run_action(
         client, "admin:organismes_structurepartenaire_changelist", "lever_suspension", [structure]
@@ -620,7 +620,7 @@ def test_a_partner_of_a_suspended_structure_cannot_log_in(client, agent, convent
     technicien = TechnicienFactory(structure=convention.structure)
     assert log_in(client, technicien.identifiant, TEST_PASSWORD)
     client.logout()
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     suspend(client, convention.structure)
     client.logout()

@@ -25,6 +25,7 @@ from tests.factories import (
     SuperuserFactory,
     TechnicienFactory,
 )
+from tests.helpers import log_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +106,7 @@ def world(agent, django_capture_on_commit_callbacks):
 def test_an_agent_sees_only_the_structures_having_a_convention_with_their_organisme(
     client, agent, world
 ):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     response = client.get(reverse("admin:organismes_structurepartenaire_changelist"))
 
@@ -115,7 +116,7 @@ def test_an_agent_sees_only_the_structures_having_a_convention_with_their_organi
 
 
 def test_an_agent_sees_only_their_organismes_conventions(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     response = client.get(reverse("admin:conventions_convention_changelist"))
 
@@ -126,7 +127,7 @@ def test_an_agent_sees_only_their_organismes_conventions(client, agent, world):
 
 
 def test_an_agent_sees_only_the_accounts_of_their_structures(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     response = client.get(reverse("admin:accounts_partneraccount_changelist"))
 
@@ -140,7 +141,7 @@ def test_an_agent_sees_only_the_accounts_of_their_structures(client, agent, worl
 
 
 def test_the_partner_accounts_list_never_shows_staff(client, agent, world):
-    client.force_login(world["superuser"])
+    log_in_verified(client, world["superuser"])
 
     response = client.get(reverse("admin:accounts_partneraccount_changelist"))
 
@@ -150,7 +151,7 @@ def test_the_partner_accounts_list_never_shows_staff(client, agent, world):
 
 
 def test_an_agent_sees_only_the_history_of_their_structures_accounts(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     response = client.get(reverse("admin:accounts_accountevent_changelist"))
 
@@ -162,7 +163,7 @@ def test_an_agent_sees_only_the_history_of_their_structures_accounts(client, age
 
 
 def test_an_agent_sees_only_the_emails_sent_to_their_structures_accounts(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     response = client.get(reverse("admin:notifications_sentemail_changelist"))
 
@@ -173,7 +174,7 @@ def test_an_agent_sees_only_the_emails_sent_to_their_structures_accounts(client,
 
 
 def test_a_superuser_sees_every_organismes_partners(client, world):
-    client.force_login(world["superuser"])
+    log_in_verified(client, world["superuser"])
 
     structures = client.get(reverse("admin:organismes_structurepartenaire_changelist"))
     conventions = client.get(reverse("admin:conventions_convention_changelist"))
@@ -206,7 +207,7 @@ def test_a_superuser_sees_every_organismes_partners(client, world):
 
 
 def test_an_agent_opens_their_own_structure_convention_and_account(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     urls = [
         reverse("admin:organismes_structurepartenaire_change", args=[world["ours"].pk]),
@@ -218,7 +219,7 @@ def test_an_agent_opens_their_own_structure_convention_and_account(client, agent
 
 
 def test_an_agent_gets_404_for_another_organismes_structure(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     response = client.get(
         reverse("admin:organismes_structurepartenaire_change", args=[world["theirs"].pk])
@@ -228,7 +229,7 @@ def test_an_agent_gets_404_for_another_organismes_structure(client, agent, world
 
 
 def test_an_agent_gets_404_for_another_organismes_convention(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     their_own = client.get(
         reverse("admin:conventions_convention_change", args=[world["their_convention"].pk])
@@ -243,7 +244,7 @@ def test_an_agent_gets_404_for_another_organismes_convention(client, agent, worl
 
 
 def test_an_agent_gets_404_for_another_organismes_partner_account(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     gestionnaire = client.get(
         reverse("admin:accounts_partneraccount_change", args=[world["their_gestionnaire"].pk])
@@ -261,7 +262,7 @@ def test_an_agent_gets_404_for_another_organismes_partner_account(client, agent,
 
 
 def test_an_agent_cannot_change_another_organismes_structure_by_posting(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     response = client.post(
         reverse("admin:organismes_structurepartenaire_change", args=[world["theirs"].pk]),
@@ -274,7 +275,7 @@ def test_an_agent_cannot_change_another_organismes_structure_by_posting(client, 
 
 
 def test_an_agent_cannot_inactivate_another_organismes_account_with_an_action(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     client.post(
         reverse("admin:accounts_partneraccount_changelist"),
@@ -293,7 +294,7 @@ def test_an_agent_cannot_inactivate_another_organismes_account_with_an_action(cl
 
 
 def test_the_convention_form_offers_only_the_agents_structures_and_organisme(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     response = client.get(reverse("admin:conventions_convention_add"))
 
@@ -303,7 +304,7 @@ def test_the_convention_form_offers_only_the_agents_structures_and_organisme(cli
 
 
 def test_an_agent_cannot_post_a_convention_for_another_organismes_structure(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     response = client.post(
         reverse("admin:conventions_convention_add"),
@@ -326,7 +327,7 @@ def test_a_convention_posted_by_an_agent_belongs_to_their_organisme(client, agen
     # The first convention ended: a new one may start without overlapping it.
     world["our_convention"].date_fin = timezone.localdate() - datetime.timedelta(days=1)
     world["our_convention"].save()
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     client.post(
         reverse("admin:conventions_convention_add"),
@@ -345,7 +346,7 @@ def test_a_convention_posted_by_an_agent_belongs_to_their_organisme(client, agen
 
 
 def test_the_gestionnaire_form_offers_only_the_agents_structures(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     response = client.get(reverse("admin:accounts_partneraccount_add"))
 
@@ -354,7 +355,7 @@ def test_the_gestionnaire_form_offers_only_the_agents_structures(client, agent, 
 
 
 def test_an_agent_cannot_post_a_gestionnaire_for_another_organismes_structure(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     response = client.post(
         reverse("admin:accounts_partneraccount_add"),
@@ -370,7 +371,7 @@ def test_an_agent_cannot_post_a_gestionnaire_for_another_organismes_structure(cl
 
 
 def test_searching_another_organismes_structure_by_name_finds_nothing(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     theirs = client.get(
         reverse("admin:organismes_structurepartenaire_changelist"), {"q": "BORDELAISE"}
@@ -405,7 +406,7 @@ def autocomplete(client, model_name: str, term: str) -> list[str]:
 def test_the_structure_autocomplete_does_not_offer_another_organismes_structure(
     client, agent, world
 ):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     assert autocomplete(client, "convention", "BORDELAISE") == []
     assert autocomplete(client, "partneraccount", "BORDELAISE") == []
@@ -417,7 +418,7 @@ def test_the_structure_autocomplete_does_not_offer_another_organismes_structure(
 
 
 def test_the_structure_autocomplete_offers_everything_to_a_superuser(client, world):
-    client.force_login(world["superuser"])
+    log_in_verified(client, world["superuser"])
 
     assert autocomplete(client, "convention", "BORDELAISE") == ["ASSOCIATION BORDELAISE"]
 
@@ -426,7 +427,7 @@ def test_the_structure_autocomplete_offers_everything_to_a_superuser(client, wor
 
 
 def test_an_agent_cannot_open_the_staff_accounts_admin(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     changelist = client.get(reverse("admin:accounts_staffaccount_changelist"))
     add = client.get(reverse("admin:accounts_staffaccount_add"))
@@ -438,7 +439,7 @@ def test_an_agent_cannot_open_the_staff_accounts_admin(client, agent, world):
 
 
 def test_an_agent_cannot_open_the_organismes_admin(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     changelist = client.get(reverse("admin:organismes_organisme_changelist"))
     own_organisme = client.get(
@@ -450,7 +451,7 @@ def test_an_agent_cannot_open_the_organismes_admin(client, agent, world):
 
 
 def test_the_admin_index_shows_an_agent_only_their_models(client, agent, world):
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     response = client.get(reverse("admin:index"))
 
@@ -463,7 +464,7 @@ def test_the_admin_index_shows_an_agent_only_their_models(client, agent, world):
 
 
 def test_a_superuser_opens_the_staff_accounts_and_organismes_admin(client, agent, world):
-    client.force_login(world["superuser"])
+    log_in_verified(client, world["superuser"])
 
     staff = client.get(reverse("admin:accounts_staffaccount_changelist"))
     organismes = client.get(reverse("admin:organismes_organisme_changelist"))
@@ -515,7 +516,7 @@ def add_partners(agent, count: int) -> None:
 def test_a_changelist_makes_as_many_queries_for_30_rows_as_for_3(client, agent, url_name):
     # Another organisme's partners too, so that the scope filters something.
     ConventionFactory()
-    client.force_login(agent)
+    log_in_verified(client, agent)
     url = reverse(url_name)
     add_partners(agent, 3)
     client.get(url)  # warms the per-process caches (content types, session)

@@ -24,6 +24,7 @@ from tests.factories import (
     OrganismeFactory,
     TechnicienFactory,
 )
+from tests.helpers import log_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -277,7 +278,7 @@ def test_the_admin_list_of_partner_accounts_shows_and_filters_invalid_addresses(
         identifiant="v.chausson", structure=convention.structure, email="victor@ccas.example"
     )
     client = Client()
-    client.force_login(agent)
+    log_in_verified(client, agent)
     url = reverse("admin:accounts_partneraccount_changelist")
 
     response = client.get(url)

@@ -25,7 +25,7 @@ from tests.factories import (
     OrganismeFactory,
     TechnicienFactory,
 )
-from tests.helpers import EMAIL_TAKEN_HERE, EMAIL_UNAVAILABLE, log_in
+from tests.helpers import EMAIL_TAKEN_HERE, EMAIL_UNAVAILABLE, log_in, log_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def select_organisme(client, organisme=None):
 
 def logged_in_client(user, organisme=None) -> Client:
     client = Client()
-    client.force_login(user)
+    log_in_verified(client, user)
     select_organisme(client, organisme)
     return client
 
@@ -1032,7 +1032,7 @@ def test_an_agent_de_caisse_is_forbidden_every_page_of_the_feature(structure, co
     account = TechnicienFactory(structure=structure)
     agent = AgentFactory(organisme=convention.organisme)
     client = Client()
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     for url, method in all_urls(account):
         response = getattr(client, method)(url, {"motif": "x"} if method == "post" else None)

@@ -14,7 +14,7 @@ from tests.factories import (
     GestionnaireFactory,
     TechnicienFactory,
 )
-from tests.helpers import assert_nir_refused_next_to
+from tests.helpers import assert_nir_refused_next_to, log_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def gestionnaire_client(client, convention):
 
 @pytest.fixture
 def agent_client(client, convention):
-    client.force_login(AgentFactory(organisme=convention.organisme))
+    log_in_verified(client, AgentFactory(organisme=convention.organisme))
     return client
 
 

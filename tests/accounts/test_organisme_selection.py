@@ -19,6 +19,7 @@ from tests.factories import (
     StructureFactory,
     TechnicienFactory,
 )
+from tests.helpers import log_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +116,7 @@ def selected_option(response) -> dict:
 
 
 def selection_page(client, user):
-    client.force_login(user)
+    log_in_verified(client, user)
     response = client.get(SELECTION_URL)
     assert response.status_code == 200
     assert response.templates[0].name == "accounts/organisme_selection.html"
@@ -604,7 +605,7 @@ def partner_with_conventions(count: int):
 
 
 def queries(client, user, url: str) -> int:
-    client.force_login(user)
+    log_in_verified(client, user)
     organisme = user.structure.conventions.order_by("organisme__nom").first().organisme
     client.post(SELECTION_URL, {"organisme": organisme.pk, "continuer": "1"})
     assert client.get(url).status_code == 200  # warm up

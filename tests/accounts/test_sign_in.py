@@ -21,7 +21,7 @@ from tests.factories import (
     SuperuserFactory,
     TechnicienFactory,
 )
-from tests.helpers import log_in
+from tests.helpers import give_second_factor, log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -437,6 +437,8 @@ def test_an_agent_logs_in_to_the_admin(client, agent):
 
     assert response.status_code == 302
     assert response["Location"] == "/admin/"
+    assert client.get("/admin/")["Location"].startswith("/connexion/second-facteur/")
+    give_second_factor(client, "a.durand")
     response = client.get("/admin/")
     assert response.status_code == 200
     assert "Administration des partenaires" in response.content.decode()
@@ -448,11 +450,13 @@ def test_a_superuser_logs_in_to_the_admin(client):
     attempt(client, "s.national", TEST_PASSWORD, url=f"{ADMIN_LOGIN_URL}?next=/admin/")
 
     assert is_logged_in(client)
+    give_second_factor(client, "s.national")
     assert client.get("/admin/").status_code == 200
 
 
 def test_the_portal_home_sends_an_agent_to_the_admin(client, agent):
     assert log_in(client, "a.durand", TEST_PASSWORD)
+    give_second_factor(client, "a.durand")
 
     response = client.get("/", follow=True)
 
@@ -462,6 +466,7 @@ def test_the_portal_home_sends_an_agent_to_the_admin(client, agent):
 
 def test_an_agent_cannot_use_the_partner_portal(client, agent):
     assert log_in(client, "a.durand", TEST_PASSWORD)
+    give_second_factor(client, "a.durand")
 
     response = client.get("/organisme/")
 
@@ -477,6 +482,7 @@ def test_every_portal_page_is_refused_to_an_agent_and_a_superuser(client, agent)
     SuperuserFactory(identifiant="s.national")
     for identifiant in ("a.durand", "s.national"):
         assert log_in(client, identifiant, TEST_PASSWORD)
+        give_second_factor(client, identifiant)
 
         response = client.get("/page-partenaire/")
 
@@ -550,6 +556,7 @@ def test_an_agent_gets_into_the_admin_again_after_the_cool_off(client, agent):
         attempt(client, "a.durand", TEST_PASSWORD, url=ADMIN_LOGIN_URL)
 
         assert is_logged_in(client)
+        give_second_factor(client, "a.durand")
         assert client.get(reverse("admin:index")).status_code == 200
 
 

@@ -15,7 +15,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect, sync_playwright
 
+from accounts.models import User
 from tests.browser import CHROMIUM
+from tests.helpers import totp_code
 
 # The flags a closed network needs: no background connection, no update, no sync, no first run.
 CHROMIUM_ARGS = [
@@ -103,6 +105,20 @@ def log_in(page: Page, identifiant: str, password: str) -> None:
     page.get_by_label("Identifiant").fill(identifiant)
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter").click()
+
+
+def log_in_with_app(page: Page, identifiant: str, password: str) -> None:
+    """An agent or a superuser logs in: the password, then the code of their authenticator
+    app (enrolled earlier: the scenario's agent has one) on the second factor's page."""
+    log_in(page, identifiant, password)
+    give_app_code(page, identifiant)
+
+
+def give_app_code(page: Page, identifiant: str) -> None:
+    heading(page, "Confirmez votre connexion")
+    device = User.objects.get(identifiant=identifiant).totpdevice_set.get(confirmed=True)
+    page.get_by_label("Code de l'application ou code de secours").fill(totp_code(device))
+    page.get_by_role("button", name="Valider").click()
 
 
 def heading(page: Page, text: str) -> None:

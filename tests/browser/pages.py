@@ -18,7 +18,7 @@ from demandes import services as demandes_services
 from demandes.models import Statut
 from notifications.models import SentEmail
 from tests.browser import scenario
-from tests.browser.conftest import heading, log_in, menu
+from tests.browser.conftest import give_app_code, heading, log_in, menu
 from tests.factories import (
     TEST_PASSWORD,
     ConventionFactory,
@@ -299,6 +299,9 @@ def walk_agent(page: Page, visit: Visit, data: Data) -> None:
     page.goto("/admin/login/")
     visit(page, "administration : connexion")
     log_in(page, "agent.gironde", TEST_PASSWORD)
+    heading(page, "Confirmez votre connexion")
+    visit(page, "administration : second facteur")
+    give_app_code(page, "agent.gironde")
     page.goto("/admin/")
     visit(page, "administration : accueil")
     page.locator("tr.model-demande").get_by_role("link", name="Demandes").click()

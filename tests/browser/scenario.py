@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Civilite, User
 from conventions.models import Convention, Offre
@@ -82,4 +83,6 @@ def build() -> Scenario:
         fonction="Agent de caisse",
         email="agent.gironde@assurance-maladie.example",
     )
+    # Enrolled at an earlier log-in: the walks give its code (conftest.log_in_with_app).
+    TOTPDevice.objects.create(user=agent, name="Application", confirmed=True)
     return Scenario(structure, gironde, lot_et_garonne, convention, gestionnaire, agent)

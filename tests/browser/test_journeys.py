@@ -14,7 +14,7 @@ from conventions.models import Offre
 from demandes import services as demandes_services
 from demandes.models import Demande, Statut
 from tests.browser import scenario
-from tests.browser.conftest import heading, log_in, menu
+from tests.browser.conftest import heading, log_in, log_in_with_app, menu
 from tests.factories import TEST_PASSWORD, TechnicienFactory
 from tests.helpers import PDF
 
@@ -200,7 +200,7 @@ def test_the_fund_processes_a_demande_and_the_technicien_answers(new_page, peopl
     )
     agent_page, technicien_page = new_page(), new_page()
 
-    log_in(agent_page, "agent.gironde", TEST_PASSWORD)
+    log_in_with_app(agent_page, "agent.gironde", TEST_PASSWORD)
     agent_page.locator("tr.model-demande").get_by_role("link", name="Demandes").click()
     agent_page.get_by_role("link", name=demande.reference).click()
     agent_page.get_by_role("button", name="Prendre en charge").click()

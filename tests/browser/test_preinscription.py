@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from accounts.models import Role, User
 from inscriptions.models import PreInscription, Statut
 from tests.browser import scenario
-from tests.browser.conftest import heading, log_in
+from tests.browser.conftest import heading, log_in_with_app
 from tests.factories import TEST_PASSWORD, ConventionFactory, StructureFactory, valid_siret
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -79,7 +79,7 @@ def test_preinscription_validated_by_the_fund_gives_the_invitation(new_page, peo
     mail.outbox.clear()
 
     agent = new_page()
-    log_in(agent, "agent.gironde", TEST_PASSWORD)
+    log_in_with_app(agent, "agent.gironde", TEST_PASSWORD)
     agent.locator("tr.model-preinscription").get_by_role("link", name="Pré-inscriptions").click()
     agent.get_by_role("link", name=re.compile("CCAS DE M", re.I)).first.click()
     agent.get_by_role("button", name="Valider").click()

@@ -303,6 +303,9 @@ EXEMPT_FORM_FIELDS = {
     ("accounts.forms.SetPasswordForm", "new_password1"): "a password, never stored nor shown",
     ("accounts.forms.SetPasswordForm", "new_password2"): "a password, never stored nor shown",
     ("accounts.forms.EmailRequestForm", "email"): EMAIL,
+    ("accounts.forms.SecondFactorCodeForm", "code"): (
+        "a one-time code of the second factor, checked against the devices, never stored nor shown"
+    ),
 }
 
 

@@ -31,7 +31,7 @@ from tests.factories import (
     SuperuserFactory,
     TechnicienFactory,
 )
-from tests.helpers import PDF, make_demande, pdf_document
+from tests.helpers import PDF, log_in_verified, make_demande, pdf_document
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +93,7 @@ def their_technicien(their_convention):
 
 @pytest.fixture
 def agent_client(client, agent):
-    client.force_login(agent)
+    log_in_verified(client, agent)
     return client
 
 
@@ -146,7 +146,7 @@ def test_a_superuser_sees_every_organismes_demandes(
 ):
     ours = make_demande(technicien, convention)
     theirs = make_demande(their_technicien, their_convention)
-    client.force_login(SuperuserFactory())
+    log_in_verified(client, SuperuserFactory())
 
     assert sorted(references(changelist(client))) == sorted([ours.reference, theirs.reference])
 

@@ -22,7 +22,7 @@ from tests.factories import (
     SuperuserFactory,
     TechnicienFactory,
 )
-from tests.helpers import PDF, make_demande
+from tests.helpers import PDF, log_in_verified, make_demande
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +72,7 @@ def download_as(user, piece: PieceJointe) -> bytes:
 
 def logged_in(user) -> Client:
     client = Client()
-    client.force_login(user)
+    log_in_verified(client, user)
     if user.is_partner:
         client.get(reverse("accounts:organisme_selection"))
         assert client.session.get("organisme_id") is not None

@@ -36,7 +36,7 @@ from tests.factories import (
     OrganismeFactory,
     TechnicienFactory,
 )
-from tests.helpers import PDF, image_file, pdf_document, with_all_offres
+from tests.helpers import PDF, image_file, log_in_verified, pdf_document, with_all_offres
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +92,7 @@ def stored_files(location: Path) -> list[Path]:
 
 def logged_in(user, organisme=None) -> Client:
     client = Client()
-    client.force_login(user)
+    log_in_verified(client, user)
     url = reverse("accounts:organisme_selection")
     response = (
         client.get(url) if organisme is None else client.post(url, {"organisme": organisme.pk})
@@ -1092,7 +1092,7 @@ def test_the_menu_offers_new_demandes_to_techniciens_and_the_history_to_every_pa
 def test_an_agent_cannot_use_the_partner_pages(convention):
     agent = AgentFactory(organisme=convention.organisme)
     client = Client()
-    client.force_login(agent)
+    log_in_verified(client, agent)
 
     assert client.get(LIST_URL).status_code == 403
     assert client.get(CHOOSE_URL).status_code == 403

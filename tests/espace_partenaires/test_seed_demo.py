@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from accounts.models import Role, User
 from demandes.models import Demande
 from espace_partenaires.management.commands.seed_demo import DEMO_PASSWORD
+from tests.helpers import log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +60,14 @@ def test_running_the_demo_again_changes_nothing(settings):
     counts = (User.objects.count(), Demande.objects.count())
     seed()
     assert (User.objects.count(), Demande.objects.count()) == counts
+
+
+def test_the_demo_says_that_agents_enrol_a_second_factor_at_their_first_log_in(settings, client):
+    """As in production: no factor is seeded, the first admin log-in enrols one (SPEC §10)."""
+    settings.DEBUG = True
+    printed = seed()
+
+    assert "second facteur" in printed
+    assert "http://localhost:8000/" in printed  # passkeys need a domain name, not 127.0.0.1
+    assert log_in(client, "agent.gironde", DEMO_PASSWORD)
+    assert client.get("/admin/")["Location"].startswith("/connexion/second-facteur/activer/")

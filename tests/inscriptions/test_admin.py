@@ -19,7 +19,7 @@ from tests.factories import (
     StructureFactory,
     valid_siret,
 )
-from tests.helpers import EMAIL_UNAVAILABLE, log_in
+from tests.helpers import EMAIL_UNAVAILABLE, give_second_factor, log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +53,7 @@ def make_preinscription(convention, **fields) -> PreInscription:
 def agent_client(agent) -> Client:
     client = Client()
     assert log_in(client, agent.identifiant, TEST_PASSWORD)
+    give_second_factor(client, agent.identifiant)
     return client
 
 
@@ -194,6 +195,7 @@ def test_an_agent_of_another_organisme_cannot_see_or_act_on_the_request(
     stranger = AgentFactory(organisme=OrganismeFactory(nom="CPAM GIRONDE"))
     client = Client()
     assert log_in(client, stranger.identifiant, TEST_PASSWORD)
+    give_second_factor(client, stranger.identifiant)
 
     assert client.get(CHANGELIST).context["cl"].result_count == 0
     assert client.get(change_url(preinscription)).status_code == 404
@@ -225,10 +227,10 @@ def test_the_list_takes_the_same_number_of_queries_however_many_requests(
         convention = ConventionFactory(organisme=organisme)
         make_preinscription(convention, siret=valid_siret(5000 + number))
 
-    # session, user, 2 counts, 2 permission look-ups (the actions' check), the page with its
-    # conventions and their structures (one join). The session, written within the minute, is
-    # not written again (accounts/sessions.py).
-    with django_assert_num_queries(7):
+    # session, user, the device of the second factor, 2 counts, 2 permission look-ups (the
+    # actions' check), the page with its conventions and their structures (one join). The
+    # session, written within the minute, is not written again (accounts/sessions.py).
+    with django_assert_num_queries(8):
         response = agent_client.get(CHANGELIST)
 
     assert response.context["cl"].result_count == count

@@ -10,7 +10,7 @@ from django.urls import reverse
 from inscriptions.models import MessageContact
 from notifications.models import SentEmail
 from tests.factories import TEST_PASSWORD, AgentFactory, OrganismeFactory
-from tests.helpers import log_in
+from tests.helpers import give_second_factor, log_in
 
 from .conftest import solve_anti_robot
 
@@ -19,9 +19,10 @@ pytestmark = pytest.mark.django_db
 URL = "/contact/"
 
 
-# Session, user, two counts (filtered and total), two permission look-ups, the page. The
-# session, written within the minute, is not written again (accounts/sessions.py).
-QUERIES_OF_THE_LIST = 7
+# Session, user, the device of the second factor, two counts (filtered and total), two
+# permission look-ups, the page. The session, written within the minute, is not written again
+# (accounts/sessions.py).
+QUERIES_OF_THE_LIST = 8
 
 
 def test_a_message_goes_to_the_referent_of_the_chosen_organisme_with_the_sender_as_reply_to(
@@ -104,6 +105,7 @@ def test_agents_read_only_their_organismes_messages(organisme, agent, message_da
     )
     client = Client()
     assert log_in(client, agent.identifiant, TEST_PASSWORD)
+    give_second_factor(client, agent.identifiant)
 
     changelist = client.get(reverse("admin:inscriptions_messagecontact_changelist"))
     assert [m.pk for m in changelist.context["cl"].result_list] == [own.pk]
@@ -112,6 +114,7 @@ def test_agents_read_only_their_organismes_messages(organisme, agent, message_da
     assert client.get(reverse(url, args=[other.pk])).status_code == 404
     stranger = AgentFactory(organisme=OrganismeFactory())
     assert log_in(client, stranger.identifiant, TEST_PASSWORD)
+    give_second_factor(client, stranger.identifiant)
     assert client.get(reverse(url, args=[own.pk])).status_code == 404
 
 
@@ -125,6 +128,7 @@ def test_the_agents_list_of_messages_takes_the_same_number_of_queries_however_ma
     )
     client = Client()
     assert log_in(client, agent.identifiant, TEST_PASSWORD)
+    give_second_factor(client, agent.identifiant)
 
     with django_assert_num_queries(QUERIES_OF_THE_LIST):
         response = client.get(reverse("admin:inscriptions_messagecontact_changelist"))

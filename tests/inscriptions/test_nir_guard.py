@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from inscriptions.models import MessageContact, PreInscription, Statut
 from tests.factories import TEST_PASSWORD, PreInscriptionFactory
-from tests.helpers import assert_nir_refused_next_to, log_in
+from tests.helpers import assert_nir_refused_next_to, give_second_factor, log_in
 
 from .conftest import solve_anti_robot
 
@@ -56,6 +56,7 @@ def test_a_contact_message_whose_name_or_reference_holds_a_nir_is_refused(
 def test_a_refusal_motif_holding_a_nir_is_refused(agent, convention):
     client = Client()
     assert log_in(client, agent.identifiant, TEST_PASSWORD)
+    give_second_factor(client, agent.identifiant)
     preinscription = PreInscriptionFactory(convention=convention)
 
     response = client.post(

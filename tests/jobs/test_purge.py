@@ -219,6 +219,12 @@ EXPECTED_RELATIONS = {
     ("organismes.StructureEvent", "by", "SET_NULL"),  # the structure's history stays
     ("inscriptions.PreInscription", "decided_by", "SET_NULL"),  # an agent: never purged
     ("inscriptions.PreInscription", "gestionnaire", "SET_NULL"),  # the request stays
+    # The second factor's devices (agents and administrators; partners have none for now):
+    # they go with the account.
+    ("otp_totp.TOTPDevice", "user", "CASCADE"),
+    ("otp_static.StaticDevice", "user", "CASCADE"),
+    ("django_otp_webauthn.WebAuthnCredential", "user", "CASCADE"),
+    ("django_otp_webauthn.WebAuthnUserHandle", "user", "CASCADE"),
 }
 EXPECTED_MANY_TO_MANY = {
     ("accounts.User", "groups"),

@@ -8,7 +8,7 @@ from django.urls import reverse
 from organismes.models import StructureEvent, StructurePartenaire
 from tests.accounts.test_admin_actions import structure_with_convention_data
 from tests.factories import AgentFactory, ConventionFactory, GestionnaireFactory
-from tests.helpers import assert_nir_refused_next_to
+from tests.helpers import assert_nir_refused_next_to, log_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def test_an_address_or_city_holding_a_nir_is_refused_on_ma_structure(
 
 
 def test_a_suspension_motif_holding_a_nir_is_refused(client, convention):
-    client.force_login(AgentFactory(organisme=convention.organisme))
+    log_in_verified(client, AgentFactory(organisme=convention.organisme))
     structure = convention.structure
     action = {"action": "suspendre", "_selected_action": [structure.pk], "index": 0}
 
@@ -60,7 +60,7 @@ def test_a_suspension_motif_holding_a_nir_is_refused(client, convention):
 
 
 def test_an_agent_cannot_create_a_structure_whose_name_or_address_holds_a_nir(client, convention):
-    client.force_login(AgentFactory(organisme=convention.organisme))
+    log_in_verified(client, AgentFactory(organisme=convention.organisme))
 
     response = client.post(
         reverse("admin:organismes_structurepartenaire_add"),

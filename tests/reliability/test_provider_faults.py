@@ -23,6 +23,7 @@ from accounts import services as account_services
 from notifications import jobs
 from notifications.models import SentEmail
 from tests.factories import AgentFactory, ConventionFactory, GestionnaireFactory
+from tests.helpers import log_in_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +141,7 @@ def test_provider_errors_back_off_then_fail_then_the_agent_resends_from_the_admi
 
         # The agent sees the failed row in the admin, and resends it: Brevo is back.
         client = Client()
-        client.force_login(agent)
+        log_in_verified(client, agent)
         changelist = reverse("admin:notifications_sentemail_changelist")
         listed = client.get(changelist, {"status__exact": "failed"})
         assert [sent.pk for sent in listed.context["cl"].result_list] == [row.pk]

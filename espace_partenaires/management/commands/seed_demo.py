@@ -240,3 +240,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {account.identifiant:<22} {account.get_role_display():<26} {where}"
             )
+        self.stdout.write(
+            "Agents de caisse et admin : à la première connexion à l'administration, activez un "
+            "second facteur (application d'authentification : QR code ou clé affichée ; ou clé "
+            "d'accès, en ouvrant http://localhost:8000/), puis gardez les codes de secours. Pour "
+            "tout recommencer, admin réinitialise les facteurs d'un agent (Agents de caisse et "
+            "administrateurs, action « Réinitialiser les facteurs d'authentification »)."
+        )

@@ -1,0 +1,15 @@
+from django.contrib import admin
+
+from .second_factor import requires_second_factor
+
+
+class AdminSite(admin.AdminSite):
+    """The admin, for staff whose session gave its second factor when they need one (SPEC §10).
+
+    AccountPolicyMiddleware sends an unverified agent to the second factor before any admin
+    page; this is the second lock, should a page escape the middleware."""
+
+    def has_permission(self, request) -> bool:
+        if not super().has_permission(request):
+            return False
+        return not requires_second_factor(request.user) or request.user.is_verified()
