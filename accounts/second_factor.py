@@ -116,7 +116,7 @@ def normalised_code(code: str) -> str:
 @transaction.atomic
 def matching_device(user: User, code: str):
     """The app or recovery code device that accepts `code` (a recovery code is then used up),
-    or None. Each device throttles its own failures (django-otp's backoff)."""
+    or None. Failures are counted by django-axes (failed), not by the devices' own throttle."""
     code = normalised_code(code)
     for device in devices_for_user(user, for_verify=True):
         if isinstance(device, TOTPDevice | StaticDevice) and device.verify_token(code):

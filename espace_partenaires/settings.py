@@ -205,6 +205,12 @@ OTP_WEBAUTHN_HELPER_CLASS = "accounts.second_factor.PasskeyHelper"
 # A passkey is a second factor after the password, never a log-in on its own: the lockout and
 # the password policy stay on the identifier.
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+# No throttle of django-otp's own (a delay doubling after each wrong code, during which a right
+# code is refused too): the second factor's failures are counted by django-axes with the wrong
+# passwords, five lock the identifier (SPEC §10); a second, hidden rule refused right codes
+# typed quickly after a mistake and counted them as failures.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 # Number of single-use recovery codes given at enrolment.
 OTP_RECOVERY_CODES = env.int("OTP_RECOVERY_CODES", default=10)
 

@@ -264,6 +264,18 @@ def test_logging_in_again_does_not_wipe_the_failures_of_the_second_factor(client
     assert client.post(VERIFY_URL, {"code": "123456"}).status_code == 429
 
 
+def test_the_right_code_typed_at_once_after_a_wrong_one_is_accepted(client, agent):
+    # One lock only, the identifier's (five failures, SPEC §10): no hidden delay of django-otp's
+    # own that would refuse a right code and count it as a sixth failure.
+    device = enrolled(agent)
+    assert log_in(client, "a.durand", TEST_PASSWORD)
+    for _attempt in range(3):
+        client.post(VERIFY_URL, {"code": "123456"})
+    response = client.post(VERIFY_URL, {"code": code_of(device)})
+    assert response.status_code == 302
+    assert failures("a.durand") == 0
+
+
 def test_the_second_factor_clears_the_failures(client, agent):
     device = enrolled(agent)
     assert log_in(client, "a.durand", TEST_PASSWORD)
