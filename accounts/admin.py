@@ -3,17 +3,21 @@ from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from conventions.admin import StructureAdmin
 from conventions.scoping import structures_in_scope
 from core.admin_actions import ask_confirmation, ask_reason
 from notifications.admin import SentEmailAdmin
 from notifications.models import SentEmail
+from organismes.models import StructurePartenaire
 from organismes.scoping import OrganismeScopedAdminMixin
 
 from . import second_factor, services
 from .bounces import motif_label
 from .forms import AccountChangeForm, AgentCreationForm, GestionnaireCreationForm
 from .models import PARTNER_ROLES, AccountEvent, PartnerAccount, Role, StaffAccount
+from .reviews import due_for_review, last_review
 
 PERSON_FIELDSET = (
     _("Personne"),
@@ -369,3 +373,93 @@ class AccountEventAdmin(AccountLogAdmin):
     list_select_related = ("account", "by")
     search_fields = ("account__identifiant", "account__nom_usuel", "account__nom_patronymique")
     date_hierarchy = "at"
+
+
+# --- Structures, with their last 'Revue des habilitations' ----------------------------------
+
+
+class ReviewFilter(admin.SimpleListFilter):
+    """Structures whose review is late: more than HABILITATION_REVIEW_MONTHS since the last one
+    (or since their first convention started), with active techniciens (accounts.reviews)."""
+
+    title = _("revue des habilitations")
+    parameter_name = "revue"
+
+    def lookups(self, request, model_admin):
+        return (("en_retard", _("revue en retard")), ("a_jour", _("à jour")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "en_retard":
+            return due_for_review(queryset)
+        if self.value() == "a_jour":
+            return queryset.exclude(pk__in=due_for_review(queryset).values("pk"))
+        return queryset
+
+
+def _reviewer_name(prenom: str | None, nom: str | None) -> str:
+    return f"{prenom} {nom}" if prenom else str(_("compte supprimé"))
+
+
+class StructureReviewAdmin(StructureAdmin):
+    """The structure's page and list, as conventions.admin defines them, with the last review
+    of habilitations and who did it: accounts knows the reviews, so it registers the page."""
+
+    list_display = (*StructureAdmin.list_display, "derniere_revue")
+    readonly_fields = (*StructureAdmin.readonly_fields, "revue_des_habilitations")
+    fieldsets = (
+        *StructureAdmin.fieldsets,
+        (_("Revue des habilitations"), {"fields": ("revue_des_habilitations",)}),
+    )
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _revue_at=last_review("at"),
+                _revue_prenom=last_review("by__prenom"),
+                _revue_nom_usuel=last_review("by__nom_usuel"),
+                _revue_nom_patronymique=last_review("by__nom_patronymique"),
+                _revue_confirmed=last_review("confirmed"),
+                _revue_inactivated=last_review("inactivated"),
+            )
+        )
+
+    def get_list_filter(self, request):
+        return (*super().get_list_filter(request), ReviewFilter)
+
+    def _reviewer(self, structure) -> str:
+        return _reviewer_name(
+            structure._revue_prenom, structure._revue_nom_usuel or structure._revue_nom_patronymique
+        )
+
+    @admin.display(description=_("dernière revue des habilitations"), ordering="_revue_at")
+    def derniere_revue(self, structure) -> str:
+        if structure._revue_at is None:
+            return ""
+        return f"{date_format(timezone.localtime(structure._revue_at), 'j F Y')}, " + (
+            self._reviewer(structure)
+        )
+
+    @admin.display(description=_("dernière revue des habilitations"))
+    def revue_des_habilitations(self, structure) -> str:
+        if structure is None or structure.pk is None or structure._revue_at is None:
+            return _("aucune revue enregistrée")
+        return _("%(date)s par %(name)s (%(confirmed)s, %(inactivated)s)") % {
+            "date": date_format(timezone.localtime(structure._revue_at), "j F Y"),
+            "name": self._reviewer(structure),
+            "confirmed": ngettext(
+                "%(count)d compte confirmé",
+                "%(count)d comptes confirmés",
+                structure._revue_confirmed,
+            )
+            % {"count": structure._revue_confirmed},
+            "inactivated": ngettext(
+                "%(count)d inactivé", "%(count)d inactivés", structure._revue_inactivated
+            )
+            % {"count": structure._revue_inactivated},
+        }
+
+
+admin.site.unregister(StructurePartenaire)
+admin.site.register(StructurePartenaire, StructureReviewAdmin)

@@ -242,3 +242,36 @@ class SecondFactorCodeForm(forms.Form):
 
     def reject(self) -> None:
         self.add_error("code", _("Ce code n'est pas valide. Vérifiez-le et réessayez."))
+
+
+class HabilitationReviewForm(forms.Form):
+    """One decision per active technicien of the structure: confirm, or inactivate (SPEC §10).
+
+    Only the techniciens given are fields: a decision posted for another account is ignored.
+    """
+
+    CONFIRM = "confirmer"
+    INACTIVATE = "inactiver"
+    CHOICES = ((CONFIRM, _("Confirmer l'habilitation")), (INACTIVATE, _("Inactiver le compte")))
+
+    def __init__(self, *args, techniciens: list[User], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.techniciens = techniciens
+        for technicien in techniciens:
+            self.fields[f"decision_{technicien.pk}"] = forms.ChoiceField(
+                label=f"{technicien.get_civilite_display()} {technicien.nom} {technicien.prenom}",
+                choices=self.CHOICES,
+                error_messages={
+                    "required": _("Choisissez de confirmer ou d'inactiver ce compte."),
+                    "invalid_choice": _("Choisissez de confirmer ou d'inactiver ce compte."),
+                },
+            )
+
+    def rows(self) -> list[tuple[User, forms.BoundField]]:
+        return [(technicien, self[f"decision_{technicien.pk}"]) for technicien in self.techniciens]
+
+    def decisions(self) -> dict[int, str]:
+        return {
+            technicien.pk: self.cleaned_data[f"decision_{technicien.pk}"]
+            for technicien in self.techniciens
+        }

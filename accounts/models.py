@@ -160,6 +160,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_invalide_motif = models.CharField(
         _("motif de l'invalidité"), max_length=40, blank=True, editable=False
     )
+    # When the account was warned that it would be inactivated for want of use (SPEC §10);
+    # cleared at the next log-in. A warning older than the last log-in or invitation is void.
+    dormant_warning_sent_at = models.DateTimeField(
+        _("averti d'une inactivation pour non-utilisation le"),
+        null=True,
+        blank=True,
+        editable=False,
+    )
 
     objects = UserManager()
 
@@ -367,11 +375,14 @@ class AccountEvent(models.Model):
         REACTIVATED = "reactivated", _("réactivation")
         INVITATION_SENT = "invitation_sent", _("invitation envoyée")
         PASSWORD_SET = "password_set", _("mot de passe créé")
+        HABILITATION_CONFIRMED = "habilitation_confirmed", _("habilitation confirmée")
+        DORMANT_WARNED = "dormant_warned", _("averti : compte inutilisé")
+        DORMANT_KEPT = "dormant_kept", _("inutilisé, gardé : dernier gestionnaire actif")
 
     account = models.ForeignKey(
         User, on_delete=models.CASCADE, related_name="events", verbose_name=_("compte")
     )
-    kind = models.CharField(_("événement"), max_length=20, choices=Kind.choices)
+    kind = models.CharField(_("événement"), max_length=30, choices=Kind.choices)
     at = models.DateTimeField(_("date"), default=timezone.now)
     by = models.ForeignKey(
         User,
@@ -404,3 +415,54 @@ class AccountEvent(models.Model):
     @property
     def change_lines(self) -> list[tuple[str, str, str]]:
         return change_lines(self.changes, User)
+
+
+class HabilitationReview(models.Model):
+    """A 'Revue des habilitations' done by a gestionnaire (SPEC §10): the structure's active
+    techniciens confirmed or inactivated, at once. Each account's line is in its history."""
+
+    structure = models.ForeignKey(
+        "organismes.StructurePartenaire",
+        on_delete=models.CASCADE,
+        related_name="habilitation_reviews",
+        verbose_name=_("structure partenaire"),
+    )
+    at = models.DateTimeField(_("date"), default=timezone.now)
+    # SET_NULL: a purged gestionnaire's review stays, "compte supprimé".
+    by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("par"),
+    )
+    confirmed = models.PositiveIntegerField(_("comptes confirmés"), default=0)
+    inactivated = models.PositiveIntegerField(_("comptes inactivés"), default=0)
+
+    class Meta:
+        verbose_name = _("revue des habilitations")
+        verbose_name_plural = _("revues des habilitations")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["structure", "-at"])]
+
+    def __str__(self) -> str:
+        return f"Revue des habilitations — {self.structure}"
+
+
+class HabilitationReviewRequest(models.Model):
+    """The e-mail asking a structure's gestionnaires for their review was sent at `at`: at most
+    one per HABILITATION_REVIEW_MONTHS (accounts.jobs.reviews)."""
+
+    structure = models.ForeignKey(
+        "organismes.StructurePartenaire",
+        on_delete=models.CASCADE,
+        related_name="habilitation_review_requests",
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["structure", "-at"])]
+
+    def __str__(self) -> str:
+        return f"Demande de revue des habilitations — {self.structure}"

@@ -25,7 +25,7 @@ from notifications.services import schedule_email
 from organismes.models import Organisme, StructurePartenaire
 
 from .cgu import CGU_VERSION
-from .models import AccountEvent, Invitation, Role, User
+from .models import AccountEvent, HabilitationReview, Invitation, Role, User
 
 # Fields a modification may change, in the order a confirmation lists them.
 EDITABLE_FIELDS = (
@@ -252,11 +252,12 @@ def modify_account(*, by: User, account: User, data: dict[str, Any]) -> dict[str
 
 
 @transaction.atomic
-def inactivate_account(*, by: User, account: User) -> None:
+def inactivate_account(*, by: User | None, account: User, reason: str = "") -> None:
     """Inactivate a partner account; its pending invitation links stop working.
 
     The last active gestionnaire of a structure can never be inactivated; the last active
-    technicien cannot be by a gestionnaire (the fund may, e.g. on fraud).
+    technicien cannot be by a gestionnaire (the fund may, e.g. on fraud, and so may the
+    dormant-accounts job, `by` None, which gives its `reason`).
     """
     structure = _lock_structure(account.structure)
     account = User.objects.select_for_update().get(pk=account.pk)
@@ -272,7 +273,12 @@ def inactivate_account(*, by: User, account: User) -> None:
                 "d'abord un autre gestionnaire."
             )
         )
-    if account.is_technicien and by.is_gestionnaire and not others_active.exists():
+    if (
+        account.is_technicien
+        and by is not None
+        and by.is_gestionnaire
+        and not others_active.exists()
+    ):
         raise LastActiveAccount(
             _(
                 "C'est le dernier technicien actif de la structure : créez d'abord le compte "
@@ -283,7 +289,9 @@ def inactivate_account(*, by: User, account: User) -> None:
     account.inactivated_at = timezone.now()
     account.save(update_fields=["is_active", "inactivated_at"])
     account.invitations.pending().update(revoked_at=timezone.now())
-    AccountEvent.objects.create(account=account, kind=AccountEvent.Kind.INACTIVATED, by=by)
+    AccountEvent.objects.create(
+        account=account, kind=AccountEvent.Kind.INACTIVATED, by=by, reason=reason
+    )
 
 
 @transaction.atomic
@@ -306,6 +314,37 @@ def reactivate_account(
         account=account, kind=AccountEvent.Kind.REACTIVATED, by=by, reason=reason
     )
     invite(account, by=by, reactivation=True)
+
+
+# --- Revue des habilitations ---------------------------------------------------------------
+
+
+@transaction.atomic
+def record_habilitation_review(*, by: User, decisions: dict[int, bool]) -> HabilitationReview:
+    """A gestionnaire's review of their structure's active techniciens (SPEC §10): `decisions`
+    maps each one's pk to True (confirmed) or False (inactivated, by the rules of
+    inactivate_account). All or nothing: one refusal (the last active technicien) and nothing
+    is recorded. Each account gets its line of history; the review is recorded as a whole."""
+    structure = _lock_structure(by.structure)
+    techniciens = list(
+        structure.active_techniciens().filter(pk__in=decisions).select_for_update().order_by("pk")
+    )
+    now = timezone.now()
+    confirmed = [account for account in techniciens if decisions[account.pk]]
+    for account in techniciens:
+        if not decisions[account.pk]:
+            inactivate_account(by=by, account=account)
+    AccountEvent.objects.bulk_create(
+        AccountEvent(account=account, kind=AccountEvent.Kind.HABILITATION_CONFIRMED, by=by, at=now)
+        for account in confirmed
+    )
+    return HabilitationReview.objects.create(
+        structure=structure,
+        by=by,
+        at=now,
+        confirmed=len(confirmed),
+        inactivated=len(techniciens) - len(confirmed),
+    )
 
 
 # --- Invitations ----------------------------------------------------------------------------

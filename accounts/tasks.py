@@ -87,6 +87,21 @@ def purge_expired_invitations() -> dict:
     return jobs.purge_expired_invitations().as_dict()
 
 
+@shared_task(name="accounts.tasks.request_habilitation_reviews")
+def request_habilitation_reviews() -> dict:
+    return jobs.request_habilitation_reviews().as_dict()
+
+
+@shared_task(name="accounts.tasks.warn_dormant_accounts")
+def warn_dormant_accounts() -> dict:
+    return jobs.warn_dormant_accounts().as_dict()
+
+
+@shared_task(name="accounts.tasks.inactivate_dormant_accounts")
+def inactivate_dormant_accounts() -> dict:
+    return jobs.inactivate_dormant_accounts().as_dict()
+
+
 @shared_task(name="accounts.tasks.send_password_reset")
 def send_password_reset(sent_email_id: int) -> None:
     """The reset link is made here, at send time: it is neither stored nor carried by the broker.

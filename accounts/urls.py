@@ -4,7 +4,7 @@ from django.urls import path, reverse_lazy
 from django.views.generic import TemplateView
 
 from . import tasks
-from .views import second_factor, sign_in, structure, techniciens
+from .views import reviews, second_factor, sign_in, structure, techniciens
 
 app_name = "accounts"
 
@@ -113,6 +113,11 @@ urlpatterns = [
         name="technicien_resend_invitation",
     ),
     path("comptes/<int:pk>/historique/", techniciens.technicien_history, name="technicien_history"),
+    path(
+        "comptes/revue-des-habilitations/",
+        reviews.habilitation_review,
+        name="habilitation_review",
+    ),
     # Ma structure (gestionnaires)
     path("ma-structure/", structure.ma_structure, name="ma_structure"),
 ]

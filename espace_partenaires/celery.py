@@ -54,6 +54,18 @@ DAILY_JOBS = {
         "accounts.tasks.purge_expired_sessions",
         "JOB_TIME_PURGE_SESSIONS",
     ),
+    "request-habilitation-reviews": (
+        "accounts.tasks.request_habilitation_reviews",
+        "JOB_TIME_HABILITATION_REVIEWS",
+    ),
+    "warn-dormant-accounts": (
+        "accounts.tasks.warn_dormant_accounts",
+        "JOB_TIME_DORMANT_WARNING",
+    ),
+    "inactivate-dormant-accounts": (
+        "accounts.tasks.inactivate_dormant_accounts",
+        "JOB_TIME_DORMANT_INACTIVATION",
+    ),
 }
 
 

@@ -441,6 +441,9 @@ JOB_TIME_PASSWORD_REMINDER = env.str("JOB_TIME_PASSWORD_REMINDER", default="07:3
 JOB_TIME_PURGE_EMAIL_LOG = env.str("JOB_TIME_PURGE_EMAIL_LOG", default="03:30")
 JOB_TIME_PURGE_INSCRIPTIONS = env.str("JOB_TIME_PURGE_INSCRIPTIONS", default="03:45")
 JOB_TIME_PURGE_SESSIONS = env.str("JOB_TIME_PURGE_SESSIONS", default="04:00")
+JOB_TIME_HABILITATION_REVIEWS = env.str("JOB_TIME_HABILITATION_REVIEWS", default="06:15")
+JOB_TIME_DORMANT_WARNING = env.str("JOB_TIME_DORMANT_WARNING", default="06:45")
+JOB_TIME_DORMANT_INACTIVATION = env.str("JOB_TIME_DORMANT_INACTIVATION", default="01:15")
 # The e-mail outbox (docs/reliability.md): the sweeper publishes again, every minute, a row still
 # pending this many seconds after it was written; a failed attempt waits BACKOFF × 2^(n-1) seconds
 # (an hour at most) before the next, and the row fails for good after MAX_ATTEMPTS; a worker's
@@ -456,6 +459,14 @@ EMAIL_LOG_RETENTION_MONTHS = env.int("EMAIL_LOG_RETENTION_MONTHS", default=12)
 # Months pré-inscriptions are kept after their decision (pending ones: after their receipt) and
 # contact messages after their receipt.
 INSCRIPTION_RETENTION_MONTHS = env.int("INSCRIPTION_RETENTION_MONTHS", default=12)
+# Months between two 'Revue des habilitations' of a structure (SPEC §10): its gestionnaires are
+# asked by e-mail, and the fund's admin shows the structures whose review is late.
+HABILITATION_REVIEW_MONTHS = env.int("HABILITATION_REVIEW_MONTHS", default=6)
+# A partner account without a log-in for DORMANT_ACCOUNT_MONTHS is warned by e-mail, then
+# inactivated DORMANT_NOTICE_DAYS later unless it logs in (never a structure's last active
+# gestionnaire: the fund's referent is told instead).
+DORMANT_ACCOUNT_MONTHS = env.int("DORMANT_ACCOUNT_MONTHS", default=6)
+DORMANT_NOTICE_DAYS = env.int("DORMANT_NOTICE_DAYS", default=15)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

@@ -1,6 +1,7 @@
 import pytest
 
 from tests.factories import AgentFactory, ConventionFactory, GestionnaireFactory
+from tests.jobs.conftest import now  # noqa: F401 (the jobs' time travel, for the reviews' tests)
 
 
 @pytest.fixture

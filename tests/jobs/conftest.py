@@ -4,7 +4,7 @@ import zoneinfo
 import pytest
 from django.contrib.sessions.models import Session
 
-from accounts.models import AccountEvent, Invitation, User
+from accounts.models import AccountEvent, HabilitationReviewRequest, Invitation, User
 from conventions.models import Convention
 from inscriptions.models import MessageContact, PreInscription
 from notifications.models import SentEmail
@@ -22,7 +22,11 @@ def snapshot() -> dict:
     return {
         "accounts": list(
             User.objects.order_by("pk").values_list(
-                "pk", "is_active", "inactivated_at", "expiry_reminder_sent_for"
+                "pk",
+                "is_active",
+                "inactivated_at",
+                "expiry_reminder_sent_for",
+                "dormant_warning_sent_at",
             )
         ),
         "invitations": list(Invitation.objects.order_by("pk").values_list("pk", "revoked_at")),
@@ -41,6 +45,9 @@ def snapshot() -> dict:
         ),
         "messages_contact": list(MessageContact.objects.order_by("pk").values_list("pk")),
         "sessions": list(Session.objects.order_by("pk").values_list("pk", "expire_date")),
+        "habilitation_review_requests": list(
+            HabilitationReviewRequest.objects.order_by("pk").values_list("pk", "structure_id")
+        ),
     }
 
 

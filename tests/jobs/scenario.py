@@ -57,4 +57,21 @@ def build(now) -> dict:
     purged = TechnicienFactory(
         structure=StructureFactory(), is_active=False, inactivated_at=paris(2025, 10, 1, 9)
     )
+    # Reviews and dormant accounts: a structure whose convention started in 2025, never
+    # reviewed (its gestionnaire is asked), with a technicien unused since October (warned) and
+    # one warned 20 days ago (inactivated).
+    running = ConventionFactory(organisme=organisme, date_debut=datetime.date(2025, 6, 1))
+    GestionnaireFactory(structure=running.structure)
+    TechnicienFactory(structure=running.structure)
+    TechnicienFactory(
+        structure=running.structure,
+        created_at=paris(2025, 6, 1, 9),
+        last_login=paris(2025, 10, 1, 9),
+    )
+    TechnicienFactory(
+        structure=running.structure,
+        created_at=paris(2025, 6, 1, 9),
+        last_login=paris(2025, 10, 1, 9),
+        dormant_warning_sent_at=paris(2026, 4, 20, 6, 45),
+    )
     return {"ended": ended, "ending": ending, "purged": purged}

@@ -8,11 +8,14 @@ from django.core.management import call_command
 
 from accounts.jobs import (
     end_conventions,
+    inactivate_dormant_accounts,
     purge_expired_invitations,
     purge_expired_sessions,
     purge_inactive_accounts,
     remind_password_expiry,
+    request_habilitation_reviews,
     warn_convention_ends,
+    warn_dormant_accounts,
 )
 from espace_partenaires.celery import DAILY_JOBS
 from inscriptions.jobs import purge_inscriptions
@@ -32,6 +35,9 @@ JOBS = {
     "purge_inscriptions": (purge_inscriptions, "preinscriptions_decided : 1"),
     "purge_expired_sessions": (purge_expired_sessions, "deleted : 1"),
     "purge_expired_invitations": (purge_expired_invitations, "deleted : 1"),
+    "request_habilitation_reviews": (request_habilitation_reviews, "emails : 1"),
+    "warn_dormant_accounts": (warn_dormant_accounts, "warned : 1"),
+    "inactivate_dormant_accounts": (inactivate_dormant_accounts, "inactivated : 1"),
 }
 
 
@@ -101,7 +107,10 @@ def test_all_jobs_in_their_daily_order_then_again(world, on_commit):
         purge_sent_email_log,
         purge_inscriptions,
         purge_expired_sessions,
+        inactivate_dormant_accounts,
+        request_habilitation_reviews,
         warn_convention_ends,
+        warn_dormant_accounts,
         remind_password_expiry,
     )
     with on_commit():

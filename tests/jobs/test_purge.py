@@ -217,6 +217,8 @@ EXPECTED_RELATIONS = {
     ("demandes.Evenement", "auteur", "SET_NULL"),
     ("notifications.SentEmail", "account", "SET_NULL"),  # kept until its retention purge
     ("organismes.StructureEvent", "by", "SET_NULL"),  # the structure's history stays
+    # A purged gestionnaire's review stays: "compte supprimé" in the admin.
+    ("accounts.HabilitationReview", "by", "SET_NULL"),
     ("inscriptions.PreInscription", "decided_by", "SET_NULL"),  # an agent: never purged
     ("inscriptions.PreInscription", "gestionnaire", "SET_NULL"),  # the request stays
     # The second factor's devices (agents and administrators; partners have none for now):
