@@ -106,7 +106,11 @@ class AccountPolicyMiddleware:
             request.session.pop(SESSION_ORGANISME_KEY, None)
             if view_name in (ORGANISME_SELECTION, CGU, PASSWORD_CHANGE):
                 return None
-            return redirect(ORGANISME_SELECTION)
+            url = reverse(ORGANISME_SELECTION)
+            if request.method == "GET" and request.path != reverse("home"):
+                # A link followed before choosing (an e-mail's): the page it leads to comes next.
+                url += "?" + urlencode({"next": request.get_full_path()})
+            return redirect(url)
         request.organisme = selected.organisme
         request.convention = selected.convention
         request.organisme_choice = selected

@@ -7,9 +7,10 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -126,16 +127,35 @@ class OrganismeSelectionView(View):
             choices=choices,
             initial={"organisme": last if last in by_pk else ""},
         )
+        next_url = self.next_url(request)
         if request.method == "POST" and form.is_valid():
             choice = by_pk[form.cleaned_data["organisme"]]
             if choice.ends_soon and "continuer" not in request.POST:
-                return render(request, "accounts/organisme_warning.html", {"choice": choice})
+                return render(
+                    request,
+                    "accounts/organisme_warning.html",
+                    {"choice": choice, "next": next_url},
+                )
             return self.select(request, choice)
         return render(
             request,
             "accounts/organisme_selection.html",
-            {"form": form, "has_ending_soon": any(choice.ends_soon for choice in choices)},
+            {
+                "form": form,
+                "has_ending_soon": any(choice.ends_soon for choice in choices),
+                "next": next_url,
+            },
         )
+
+    @staticmethod
+    def next_url(request) -> str:
+        """Where the partner was going (a page of the portal only), else the home page."""
+        target = request.POST.get("next") or request.GET.get("next") or ""
+        if url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return target
+        return reverse("home")
 
     def select(self, request, choice, warn: bool = False):
         request.session[SESSION_ORGANISME_KEY] = choice.organisme.pk
@@ -144,7 +164,7 @@ class OrganismeSelectionView(View):
             request.user.save(update_fields=["last_organisme"])
         if warn and choice.ends_soon:
             messages.warning(request, ending_soon_message(choice))
-        return redirect("home")
+        return redirect(self.next_url(request))
 
 
 def ending_soon_message(choice) -> str:

@@ -621,3 +621,62 @@ def test_the_number_of_queries_does_not_depend_on_the_number_of_organismes(clien
     with_30 = queries(client, partner_with_conventions(30), url)
 
     assert with_3 == with_30
+
+
+# --- Where the partner was going ----------------------------------------------------------
+
+REVIEW_URL = reverse("accounts:habilitation_review")
+
+
+def test_a_link_followed_before_choosing_leads_there_after_the_choice(
+    client, structure, gestionnaire
+):
+    # The e-mail asking for the habilitation review links to its page: the choice of the
+    # organisme comes between, and then the page itself, not the home page.
+    convention_with(structure, "CPAM GIRONDE")
+    oise = convention_with(structure, "CPAM OISE").organisme
+    client.force_login(gestionnaire)
+
+    response = client.get(REVIEW_URL)
+    assert response.url == f"{SELECTION_URL}?next=%2Fcomptes%2Frevue-des-habilitations%2F"
+    page = client.get(response.url)
+    assert 'name="next" value="/comptes/revue-des-habilitations/"' in page.text
+
+    response = client.post(SELECTION_URL, {"organisme": oise.pk, "next": REVIEW_URL})
+    assert response.url == REVIEW_URL
+
+
+def test_with_one_organisme_the_link_leads_there_at_once(client, structure, gestionnaire):
+    convention_with(structure, "CPAM OISE")
+    client.force_login(gestionnaire)
+
+    response = client.get(REVIEW_URL, follow=True)
+
+    assert response.redirect_chain[-1] == (REVIEW_URL, 302)
+    assert response.status_code == 200
+
+
+def test_the_warning_of_an_ending_convention_keeps_where_the_partner_was_going(
+    client, structure, gestionnaire
+):
+    convention_with(structure, "CPAM GIRONDE")
+    soon = convention_with(structure, "CPAM OISE", date_fin=days(10)).organisme
+    client.force_login(gestionnaire)
+
+    warning = client.post(SELECTION_URL, {"organisme": soon.pk, "next": REVIEW_URL})
+    assert 'name="next" value="/comptes/revue-des-habilitations/"' in warning.text
+    response = client.post(
+        SELECTION_URL, {"organisme": soon.pk, "continuer": "1", "next": REVIEW_URL}
+    )
+    assert response.url == REVIEW_URL
+
+
+@pytest.mark.parametrize("target", ["https://ailleurs.example/", "//ailleurs.example/x"])
+def test_a_next_address_outside_the_portal_leads_home(client, structure, gestionnaire, target):
+    oise = convention_with(structure, "CPAM OISE").organisme
+    convention_with(structure, "CPAM GIRONDE")
+    client.force_login(gestionnaire)
+
+    response = client.post(SELECTION_URL, {"organisme": oise.pk, "next": target})
+
+    assert response.url == HOME_URL
