@@ -268,6 +268,25 @@ USE_TZ = True
 # The user manual linked from the top bar; the fund may host its own version.
 USER_MANUAL_URL = env.str("USER_MANUAL_URL", default="/aide/")
 
+# The legal pages (issue 17, item 4): who publishes the portal and who hosts it (mentions
+# légales), whom to write about personal data (the DPO of the fund) and about accessibility. The
+# defaults describe the demonstration; a fund sets its own in production (.env.example).
+LEGAL_PUBLISHER = env.str(
+    "LEGAL_PUBLISHER", default="Organisme d'assurance maladie de démonstration"
+)
+LEGAL_PUBLISHER_ADDRESS = env.str(
+    "LEGAL_PUBLISHER_ADDRESS", default="1 place de la Démonstration, 75000 Paris"
+)
+LEGAL_PUBLISHER_PHONE = env.str("LEGAL_PUBLISHER_PHONE", default="01.00.00.00.00")
+LEGAL_DIRECTOR = env.str("LEGAL_DIRECTOR", default="Le directeur de l'organisme de démonstration")
+LEGAL_HOST = env.str("LEGAL_HOST", default="Hébergeur de démonstration")
+LEGAL_HOST_ADDRESS = env.str("LEGAL_HOST_ADDRESS", default="2 rue de la Démonstration, 75000 Paris")
+LEGAL_HOST_PHONE = env.str("LEGAL_HOST_PHONE", default="01.00.00.00.01")
+DPO_CONTACT_EMAIL = env.str("DPO_CONTACT_EMAIL", default="dpo@espace-partenaires.example")
+ACCESSIBILITY_CONTACT_EMAIL = env.str(
+    "ACCESSIBILITY_CONTACT_EMAIL", default="accessibilite@espace-partenaires.example"
+)
+
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))

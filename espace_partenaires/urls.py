@@ -10,7 +10,7 @@ from django.urls import include, path
 
 from core.health import HealthCheckView
 
-from . import views
+from . import legal, views
 
 admin.site.site_header = "Espace Partenaires — administration"
 admin.site.site_title = "Espace Partenaires"
@@ -27,6 +27,14 @@ def public(patterns):
         pattern.callback = login_not_required(pattern.callback)
     return patterns
 
+
+# The legal pages, each marked public by its view (issue 17, item 4).
+LEGAL_PATTERNS = [
+    path("accessibilite/", legal.accessibilite, name="accessibilite"),
+    path("mentions-legales/", legal.mentions_legales, name="mentions_legales"),
+    path("donnees-personnelles/", legal.donnees_personnelles, name="donnees_personnelles"),
+    path("plan-du-site/", legal.plan_du_site, name="plan_du_site"),
+]
 
 ALTCHA_PATTERNS = [path("challenge/", ChallengeView.as_view(), name="challenge")]
 
@@ -65,6 +73,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("demandes/", include("demandes.urls")),
     path("", include("inscriptions.urls")),
+    path("", include((LEGAL_PATTERNS, "legal"))),
     path("admin/", admin.site.urls),
     # Bounces and complaints reported by the e-mail provider: accounts.bounces.
     path(

@@ -30,6 +30,14 @@ from tests.factories import (
 
 Visit = Callable[[Page, str], None]
 
+# The footer's links to the legal pages, and the page each opens.
+LEGAL_PAGES = [
+    ("Accessibilité : non conforme", "Déclaration d'accessibilité"),
+    ("Mentions légales", "Mentions légales"),
+    ("Données personnelles", "Données personnelles"),
+    ("Plan du site", "Plan du site"),
+]
+
 
 @dataclass
 class Data:
@@ -137,6 +145,11 @@ def walk_public(page: Page, visit: Visit) -> None:
     visit(page, "conditions générales d'utilisation")
     page.goto("/aide/")
     visit(page, "aide")
+    # The legal pages, reached from the footer (issue 17, item 4).
+    for link, title in LEGAL_PAGES:
+        page.get_by_role("contentinfo").get_by_role("link", name=link).click()
+        heading(page, title)
+        visit(page, title.lower())
     page.goto("/cette-page-n-existe-pas/")
     visit(page, "page introuvable (404)")
     page.goto("/connexion/")
