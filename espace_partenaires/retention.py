@@ -10,8 +10,6 @@ organisme costs no query. Entries to add once their branches are merged (issue 1
 - demandes: Organisme.delai_conservation_demandes_mois (default 24 months after closure), job
   anonymise_closed_demandes (demandes), with `per_organisme(...)`;
 - access log: ACCESS_LOG_RETENTION_MONTHS (12), job purge_access_log (audit);
-- dormant accounts: DORMANT_ACCOUNT_MONTHS (6) then DORMANT_NOTICE_DAYS (15), their job;
-- habilitation reviews: HABILITATION_REVIEW_MONTHS (6), the review records and their job.
 """
 
 from collections.abc import Callable
@@ -194,6 +192,52 @@ def inscriptions(organismes) -> Retention:
     )
 
 
+def dormant_accounts(organismes) -> Retention:
+    return Retention(
+        data=_("Comptes inutilisés des partenaires"),
+        purpose=_("Retirer les habilitations que personne n'utilise plus"),
+        legal_basis=legal_basis(SECURITY),
+        delay=_(
+            "Après %(delay)s sans connexion (ou depuis la création ou la dernière invitation), un "
+            "e-mail avertit la personne ; sans connexion dans les %(days)d jours qui suivent, le "
+            "compte est inactivé (jamais le dernier gestionnaire actif d'une structure : "
+            "l'organisme est prévenu), puis supprimé comme tout compte inactif"
+        )
+        % {"delay": months(settings.DORMANT_ACCOUNT_MONTHS), "days": settings.DORMANT_NOTICE_DAYS},
+        job="inactivate_dormant_accounts",
+        enforced_by=_(
+            "Tâches warn_dormant_accounts (chaque jour à %(warning)s) et "
+            "inactivate_dormant_accounts (chaque nuit à %(inactivation)s)"
+        )
+        % {
+            "warning": settings.JOB_TIME_DORMANT_WARNING,
+            "inactivation": settings.JOB_TIME_DORMANT_INACTIVATION,
+        },
+    )
+
+
+def habilitation_reviews(organismes) -> Retention:
+    return Retention(
+        data=_("Revues des habilitations"),
+        purpose=_(
+            "Vérifier que chaque technicien habilité en a encore besoin (date, gestionnaire "
+            "auteur, nombres de comptes confirmés et inactivés)"
+        ),
+        legal_basis=legal_basis(SECURITY),
+        delay=_(
+            "Une revue demandée aux gestionnaires tous les %(delay)s ; les revues sont conservées "
+            "avec la structure, leur auteur effacé (« compte supprimé ») quand son compte l'est"
+        )
+        % {"delay": months(settings.HABILITATION_REVIEW_MONTHS)},
+        job="request_habilitation_reviews",
+        enforced_by=_(
+            "Demande : tâche request_habilitation_reviews (chaque jour à %(time)s) ; suppression "
+            "avec la structure"
+        )
+        % {"time": settings.JOB_TIME_HABILITATION_REVIEWS},
+    )
+
+
 ENTRIES: list[Callable[[list[dict[str, Any]]], Retention]] = [
     partner_accounts,
     staff_accounts,
@@ -202,6 +246,8 @@ ENTRIES: list[Callable[[list[dict[str, Any]]], Retention]] = [
     login_attempts,
     email_log,
     inscriptions,
+    dormant_accounts,
+    habilitation_reviews,
 ]
 
 

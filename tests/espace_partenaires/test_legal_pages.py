@@ -209,6 +209,23 @@ def test_the_personal_data_page_takes_the_same_queries_however_many_organismes(
     assert response.status_code == 200
 
 
+def test_the_personal_data_page_shows_the_unused_accounts_and_reviews_delays_in_force(
+    client, settings
+):
+    response = client.get(PERSONAL_DATA_URL)
+    assert "6 mois sans connexion" in row(response, "Comptes inutilisés des partenaires")
+    assert "15 jours" in row(response, "Comptes inutilisés des partenaires")
+    assert "tous les 6 mois" in row(response, "Revues des habilitations")
+
+    settings.DORMANT_ACCOUNT_MONTHS = 9
+    settings.DORMANT_NOTICE_DAYS = 21
+    settings.HABILITATION_REVIEW_MONTHS = 4
+    response = client.get(PERSONAL_DATA_URL)
+    assert "9 mois sans connexion" in row(response, "Comptes inutilisés des partenaires")
+    assert "21 jours" in row(response, "Comptes inutilisés des partenaires")
+    assert "tous les 4 mois" in row(response, "Revues des habilitations")
+
+
 def test_the_personal_data_page_names_the_dpo_and_the_rights(client, settings):
     settings.DPO_CONTACT_EMAIL = "dpo@cpam-gironde.example"
 
