@@ -54,6 +54,7 @@ DAILY_JOBS = {
         "accounts.tasks.purge_expired_sessions",
         "JOB_TIME_PURGE_SESSIONS",
     ),
+    "purge-access-log": ("audit.tasks.purge_access_log", "JOB_TIME_PURGE_ACCESS_LOG"),
 }
 
 

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "accounts",
     "demandes",
     "notifications",
+    "audit",
     "inscriptions",
     # The project itself, on top of the apps: its commands span them all (seed_demo).
     "espace_partenaires",
@@ -441,6 +442,7 @@ JOB_TIME_PASSWORD_REMINDER = env.str("JOB_TIME_PASSWORD_REMINDER", default="07:3
 JOB_TIME_PURGE_EMAIL_LOG = env.str("JOB_TIME_PURGE_EMAIL_LOG", default="03:30")
 JOB_TIME_PURGE_INSCRIPTIONS = env.str("JOB_TIME_PURGE_INSCRIPTIONS", default="03:45")
 JOB_TIME_PURGE_SESSIONS = env.str("JOB_TIME_PURGE_SESSIONS", default="04:00")
+JOB_TIME_PURGE_ACCESS_LOG = env.str("JOB_TIME_PURGE_ACCESS_LOG", default="03:40")
 # The e-mail outbox (docs/reliability.md): the sweeper publishes again, every minute, a row still
 # pending this many seconds after it was written; a failed attempt waits BACKOFF × 2^(n-1) seconds
 # (an hour at most) before the next, and the row fails for good after MAX_ATTEMPTS; a worker's
@@ -456,6 +458,9 @@ EMAIL_LOG_RETENTION_MONTHS = env.int("EMAIL_LOG_RETENTION_MONTHS", default=12)
 # Months pré-inscriptions are kept after their decision (pending ones: after their receipt) and
 # contact messages after their receipt.
 INSCRIPTION_RETENTION_MONTHS = env.int("INSCRIPTION_RETENTION_MONTHS", default=12)
+# Months the access log (who among the fund's staff read which demande, downloaded which file,
+# exported what) is kept: SPEC §10 says 12.
+ACCESS_LOG_RETENTION_MONTHS = env.int("ACCESS_LOG_RETENTION_MONTHS", default=12)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

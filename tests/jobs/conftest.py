@@ -5,6 +5,7 @@ import pytest
 from django.contrib.sessions.models import Session
 
 from accounts.models import AccountEvent, Invitation, User
+from audit.models import AccessLogEntry
 from conventions.models import Convention
 from inscriptions.models import MessageContact, PreInscription
 from notifications.models import SentEmail
@@ -41,6 +42,7 @@ def snapshot() -> dict:
         ),
         "messages_contact": list(MessageContact.objects.order_by("pk").values_list("pk")),
         "sessions": list(Session.objects.order_by("pk").values_list("pk", "expire_date")),
+        "access_log": list(AccessLogEntry.objects.order_by("pk").values_list("pk", "user_id")),
     }
 
 

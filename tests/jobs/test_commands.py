@@ -14,6 +14,7 @@ from accounts.jobs import (
     remind_password_expiry,
     warn_convention_ends,
 )
+from audit.jobs import purge_access_log
 from espace_partenaires.celery import DAILY_JOBS
 from inscriptions.jobs import purge_inscriptions
 from notifications.jobs import purge_sent_email_log
@@ -32,6 +33,7 @@ JOBS = {
     "purge_inscriptions": (purge_inscriptions, "preinscriptions_decided : 1"),
     "purge_expired_sessions": (purge_expired_sessions, "deleted : 1"),
     "purge_expired_invitations": (purge_expired_invitations, "deleted : 1"),
+    "purge_access_log": (purge_access_log, "deleted : 1"),
 }
 
 
@@ -47,6 +49,7 @@ def world(now, settings):
     settings.PASSWORD_EXPIRY_REMINDER_DAYS = 15
     settings.EMAIL_LOG_RETENTION_MONTHS = 12
     settings.INSCRIPTION_RETENTION_MONTHS = 12
+    settings.ACCESS_LOG_RETENTION_MONTHS = 12
     return scenario.build(now)
 
 
@@ -99,6 +102,7 @@ def test_all_jobs_in_their_daily_order_then_again(world, on_commit):
         purge_inactive_accounts,
         purge_expired_invitations,
         purge_sent_email_log,
+        purge_access_log,
         purge_inscriptions,
         purge_expired_sessions,
         warn_convention_ends,
