@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from audit.services import Action, ObjectType, record_access
 from core.pagination import KeysFirstPaginator
 
 from . import services
@@ -164,8 +165,18 @@ def demande_complement(request: HttpRequest, pk: int) -> HttpResponse:
 
 def piece_download(request: HttpRequest, pk: int) -> FileResponse:
     """The only way to a stored file: looked up among the files of the demandes the person may
-    see (else 404)."""
-    piece = get_object_or_404(PieceJointe.objects.visible_to(request.user), pk=pk)
+    see (else 404). An agent's or a superuser's download is a row of the access log."""
+    pieces = PieceJointe.objects.visible_to(request.user).select_related("demande")
+    piece = get_object_or_404(pieces, pk=pk)
+    record_access(
+        request,
+        Action.DOWNLOAD_PIECE
+        if piece.sens == PieceJointe.Sens.ENTRANTE
+        else Action.DOWNLOAD_DOCUMENT,
+        object_type=ObjectType.PIECE,
+        object_id=piece.pk,
+        reference=piece.demande.reference,
+    )
     return FileResponse(
         piece.fichier.open("rb"),
         as_attachment=True,

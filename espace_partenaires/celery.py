@@ -66,6 +66,7 @@ DAILY_JOBS = {
         "accounts.tasks.inactivate_dormant_accounts",
         "JOB_TIME_DORMANT_INACTIVATION",
     ),
+    "purge-access-log": ("audit.tasks.purge_access_log", "JOB_TIME_PURGE_ACCESS_LOG"),
 }
 
 

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "accounts",
     "demandes",
     "notifications",
+    "audit",
     "inscriptions",
     # The project itself, on top of the apps: its commands span them all (seed_demo).
     "espace_partenaires",
@@ -463,6 +464,7 @@ JOB_TIME_PURGE_SESSIONS = env.str("JOB_TIME_PURGE_SESSIONS", default="04:00")
 JOB_TIME_HABILITATION_REVIEWS = env.str("JOB_TIME_HABILITATION_REVIEWS", default="06:15")
 JOB_TIME_DORMANT_WARNING = env.str("JOB_TIME_DORMANT_WARNING", default="06:45")
 JOB_TIME_DORMANT_INACTIVATION = env.str("JOB_TIME_DORMANT_INACTIVATION", default="01:15")
+JOB_TIME_PURGE_ACCESS_LOG = env.str("JOB_TIME_PURGE_ACCESS_LOG", default="03:40")
 # The e-mail outbox (docs/reliability.md): the sweeper publishes again, every minute, a row still
 # pending this many seconds after it was written; a failed attempt waits BACKOFF × 2^(n-1) seconds
 # (an hour at most) before the next, and the row fails for good after MAX_ATTEMPTS; a worker's
@@ -486,6 +488,9 @@ HABILITATION_REVIEW_MONTHS = env.int("HABILITATION_REVIEW_MONTHS", default=6)
 # gestionnaire: the fund's referent is told instead).
 DORMANT_ACCOUNT_MONTHS = env.int("DORMANT_ACCOUNT_MONTHS", default=6)
 DORMANT_NOTICE_DAYS = env.int("DORMANT_NOTICE_DAYS", default=15)
+# Months the access log (who among the fund's staff read which demande, downloaded which file,
+# exported what) is kept: SPEC §10 says 12.
+ACCESS_LOG_RETENTION_MONTHS = env.int("ACCESS_LOG_RETENTION_MONTHS", default=12)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from accounts.cgu import CGU_VERSION
 from accounts.models import Civilite, Role, User
+from audit.models import AccessLogEntry
 from conventions.models import Convention
 from inscriptions.models import MessageContact, PreInscription
 from organismes.models import Organisme, StructurePartenaire
@@ -135,3 +136,16 @@ class MessageContactFactory(factory.django.DjangoModelFactory):
     nom = "Maryse Pichon"
     email = factory.Sequence(lambda n: f"contact{n}@ccas.example")
     message = "Comment devenir partenaire ?"
+
+
+class AccessLogEntryFactory(factory.django.DjangoModelFactory):
+    """An agent's view of a demande, as the change page writes it."""
+
+    class Meta:
+        model = AccessLogEntry
+
+    user_label = factory.LazyAttribute(lambda entry: entry.user.identifiant if entry.user else "")
+    action = AccessLogEntry.Action.VIEW_DEMANDE
+    object_type = AccessLogEntry.ObjectType.DEMANDE
+    object_id = 1
+    reference = "EP-2026-000001"

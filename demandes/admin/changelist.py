@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from audit.services import Action, ObjectType, record_access
 from conventions.scoping import structures_in_scope
 from organismes.scoping import OrganismeScopedAdminMixin, of_own_organisme
 
@@ -185,6 +186,20 @@ class DemandeAdmin(
 
     def get_queryset(self, request):
         return super().get_queryset(request).for_agent_list()
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The page shows the insured person: an agent's or a superuser's view of it is a row of
+        # the access log (the list, which shows names too, is not: it would cost a write per
+        # page of the work queue, and SPEC §10 audits the demande's page).
+        if obj is not None:
+            record_access(
+                request,
+                Action.VIEW_DEMANDE,
+                object_type=ObjectType.DEMANDE,
+                object_id=obj.pk,
+                reference=obj.reference,
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_ordering(self, request):
         # The changelist orders by this, not by the queryset: the same order as for_agent_list().

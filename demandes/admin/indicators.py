@@ -19,6 +19,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from audit.services import Action, ObjectType, record_access
 from conventions.models import Convention
 from conventions.scoping import conventions_in_scope
 from core.months import months_before
@@ -104,6 +105,13 @@ class IndicatorsAdminMixin:
                 du, au = form.cleaned_data["du"], form.cleaned_data["au"]
                 resultats = indicators.compute(convention, du, au)
                 if request.GET.get("format") == "csv":
+                    record_access(
+                        request,
+                        Action.EXPORT_INDICATORS,
+                        object_type=ObjectType.CONVENTION,
+                        object_id=convention.pk,
+                        reference=convention.reference,
+                    )
                     return self.indicateurs_csv(resultats)
         elif request.GET:
             form = IndicateursForm(request.GET, conventions=conventions)  # says what is missing

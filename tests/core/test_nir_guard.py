@@ -224,6 +224,7 @@ def test_corsica_counts_as_19_and_18_in_the_key():
 OUR_APPS = (
     "core",
     "notifications",
+    "audit",
     "organismes",
     "conventions",
     "accounts",
@@ -290,6 +291,10 @@ EXEMPT_MODEL_FIELDS = {
     ("notifications.SentEmail", "status"): CHOICE,
     ("notifications.SentEmail", "task"): MACHINE,
     ("notifications.SentEmail", "error"): MACHINE + " (the provider's answer)",
+    ("audit.AccessLogEntry", "user_label"): MACHINE + " (the account's identifiant)",
+    ("audit.AccessLogEntry", "action"): CHOICE,
+    ("audit.AccessLogEntry", "object_type"): CHOICE,
+    ("audit.AccessLogEntry", "reference"): MACHINE + " (a demande's or a convention's reference)",
 }
 
 # Form fields that are not a model field's (whose guard the ModelForm applies) and carry no

@@ -5,6 +5,7 @@ import pytest
 from django.contrib.sessions.models import Session
 
 from accounts.models import AccountEvent, HabilitationReviewRequest, Invitation, User
+from audit.models import AccessLogEntry
 from conventions.models import Convention
 from inscriptions.models import MessageContact, PreInscription
 from notifications.models import SentEmail
@@ -48,6 +49,7 @@ def snapshot() -> dict:
         "habilitation_review_requests": list(
             HabilitationReviewRequest.objects.order_by("pk").values_list("pk", "structure_id")
         ),
+        "access_log": list(AccessLogEntry.objects.order_by("pk").values_list("pk", "user_id")),
     }
 
 

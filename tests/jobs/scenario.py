@@ -7,6 +7,7 @@ from accounts.sessions import SessionStore
 from inscriptions.models import Statut
 from notifications.models import SentEmail
 from tests.factories import (
+    AccessLogEntryFactory,
     ConventionFactory,
     GestionnaireFactory,
     MessageContactFactory,
@@ -25,6 +26,7 @@ MOMENT = (2026, 5, 10, 2, 0)
 def build(now) -> dict:
     now(2024, 1, 5, 9, 0)
     SentEmail.objects.create(template="accounts/invitation", recipient="ancien@ccas.fr")
+    AccessLogEntryFactory(user_label="a.ancien")  # older than the access log's retention
     # Older than their retention: a contact message and a pré-inscription refused at once.
     MessageContactFactory()
     PreInscriptionFactory(statut=Statut.REFUSEE, decided_at=paris(2024, 1, 5, 9, 0))

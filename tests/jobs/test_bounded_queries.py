@@ -14,12 +14,14 @@ from accounts.jobs import (
     warn_convention_ends,
 )
 from accounts.models import Invitation, User
+from audit.jobs import purge_access_log
 from conventions.models import Convention
 from inscriptions.jobs import purge_inscriptions
 from inscriptions.models import MessageContact, PreInscription, Statut
 from notifications.jobs import purge_sent_email_log
 from notifications.models import SentEmail
 from tests.factories import (
+    AccessLogEntryFactory,
     ConventionFactory,
     GestionnaireFactory,
     MessageContactFactory,
@@ -233,6 +235,23 @@ def test_email_log_purge_with_3_or_30_records(now, settings):
         SentEmail.objects.create(template="accounts/invitation", recipient="a@b.fr")
     now(2026, 5, 10, 3, 30)
     many, report_many = queries(purge_sent_email_log)
+
+    assert (report_few.deleted, report_many.deleted) == (3, 30)
+    assert few == many
+
+
+def test_access_log_purge_with_3_or_30_rows(now, settings):
+    settings.ACCESS_LOG_RETENTION_MONTHS = 12
+
+    def old_reads(count: int) -> None:
+        now(2024, 1, 5, 9, 0)
+        AccessLogEntryFactory.create_batch(count, user_label="a.durand")
+        now(2026, 5, 10, 3, 30)
+
+    old_reads(3)
+    few, report_few = queries(purge_access_log)
+    old_reads(30)
+    many, report_many = queries(purge_access_log)
 
     assert (report_few.deleted, report_many.deleted) == (3, 30)
     assert few == many

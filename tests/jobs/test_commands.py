@@ -17,6 +17,7 @@ from accounts.jobs import (
     warn_convention_ends,
     warn_dormant_accounts,
 )
+from audit.jobs import purge_access_log
 from espace_partenaires.celery import DAILY_JOBS
 from inscriptions.jobs import purge_inscriptions
 from notifications.jobs import purge_sent_email_log
@@ -38,6 +39,7 @@ JOBS = {
     "request_habilitation_reviews": (request_habilitation_reviews, "emails : 1"),
     "warn_dormant_accounts": (warn_dormant_accounts, "warned : 1"),
     "inactivate_dormant_accounts": (inactivate_dormant_accounts, "inactivated : 1"),
+    "purge_access_log": (purge_access_log, "deleted : 1"),
 }
 
 
@@ -53,6 +55,7 @@ def world(now, settings):
     settings.PASSWORD_EXPIRY_REMINDER_DAYS = 15
     settings.EMAIL_LOG_RETENTION_MONTHS = 12
     settings.INSCRIPTION_RETENTION_MONTHS = 12
+    settings.ACCESS_LOG_RETENTION_MONTHS = 12
     return scenario.build(now)
 
 
@@ -105,6 +108,7 @@ def test_all_jobs_in_their_daily_order_then_again(world, on_commit):
         purge_inactive_accounts,
         purge_expired_invitations,
         purge_sent_email_log,
+        purge_access_log,
         purge_inscriptions,
         purge_expired_sessions,
         inactivate_dormant_accounts,

@@ -213,6 +213,9 @@ EXPECTED_RELATIONS = {
     ("accounts.AccountEvent", "account", "CASCADE"),
     ("accounts.AccountEvent", "by", "SET_NULL"),
     ("admin.LogEntry", "user", "CASCADE"),  # agents and administrators only: never purged
+    # The access log keeps the account's identifiant ("… (compte supprimé)") until its own
+    # retention purge; only agents and administrators are logged, never purged by this job.
+    ("audit.AccessLogEntry", "user", "SET_NULL"),
     ("demandes.Demande", "auteur", "SET_NULL"),  # "compte supprimé"
     ("demandes.Evenement", "auteur", "SET_NULL"),
     ("notifications.SentEmail", "account", "SET_NULL"),  # kept until its retention purge
