@@ -290,6 +290,13 @@ EXEMPT_MODEL_FIELDS = {
     ("notifications.SentEmail", "status"): CHOICE,
     ("notifications.SentEmail", "task"): MACHINE,
     ("notifications.SentEmail", "error"): MACHINE + " (the provider's answer)",
+    # The history of changes copies, written out, values already typed through a guarded field.
+    ("core.HistoryEntry", "by_role"): MACHINE + " (the author's role label)",
+    ("core.HistoryEntry", "object_id"): MACHINE,
+    ("core.HistoryEntry", "object_repr"): MACHINE + " (the object's name)",
+    ("core.HistoryEntry", "action"): CHOICE,
+    ("core.HistoryEntry", "summary"): MACHINE + " (a fixed label)",
+    ("core.HistoryEntry", "reason"): MACHINE + " (a copy of a reason typed in a guarded field)",
 }
 
 # Form fields that are not a model field's (whose guard the ModelForm applies) and carry no
