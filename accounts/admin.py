@@ -1,13 +1,19 @@
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin, messages
+from django.contrib.auth.models import Group
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from conventions.admin import StructureAdmin
 from conventions.scoping import structures_in_scope
 from core.admin_actions import ask_confirmation, ask_reason
+from core.admin_history import HistoryAdminMixin
+from core.admin_readonly import ReadOnlyAdminMixin
 from notifications.admin import SentEmailAdmin
 from notifications.models import SentEmail
 from organismes.models import StructurePartenaire
@@ -68,9 +74,11 @@ class AccountEventInline(admin.TabularInline):
         return super().get_queryset(request).select_related("by")
 
 
-class AccountAdminBase(OrganismeScopedAdminMixin, admin.ModelAdmin):
+class AccountAdminBase(HistoryAdminMixin, OrganismeScopedAdminMixin, admin.ModelAdmin):
     """What the partners' and the staff's account admins share: creation and changes go
     through the services, so that rules, history and invitations are always applied."""
+
+    history_recorded_by_services = True
 
     creation_form = None
     list_display = (
@@ -340,7 +348,7 @@ class StaffAccountAdmin(AccountAdminBase):
         return None
 
 
-class AccountLogAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):
+class AccountLogAdmin(ReadOnlyAdminMixin, OrganismeScopedAdminMixin, admin.ModelAdmin):
     """A read-only log about accounts: an agent sees the lines of their partners' accounts."""
 
     def scope(self, request, queryset):
@@ -350,15 +358,6 @@ class AccountLogAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):
             account__role__in=PARTNER_ROLES,
             account__structure__in=structures_in_scope(request.user),
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SentEmail)
@@ -463,3 +462,20 @@ class StructureReviewAdmin(StructureAdmin):
 
 admin.site.unregister(StructurePartenaire)
 admin.site.register(StructurePartenaire, StructureReviewAdmin)
+# --- The admins of the libraries, recorded in the history too -------------------------------
+
+
+def _with_history(site: admin.AdminSite, models) -> None:
+    """Register again, with HistoryAdminMixin, the admins the libraries registered: a
+    superuser's change of a group or of a second factor, or the deletion of a lock-out, is in
+    the history like any other (issue 17, item 3). Secret fields (a device's key) never are."""
+    for model in models:
+        library_admin = type(site._registry[model])
+        site.unregister(model)
+        site.register(model, type(library_admin.__name__, (HistoryAdminMixin, library_admin), {}))
+
+
+_with_history(
+    admin.site,
+    (Group, AccessAttempt, AccessLog, AccessFailureLog, TOTPDevice, StaticDevice),
+)

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from core.models import HistoryEntry
+
 from .second_factor import requires_second_factor
 
 
@@ -13,3 +15,9 @@ class AdminSite(admin.AdminSite):
         if not super().has_permission(request):
             return False
         return not requires_second_factor(request.user) or request.user.is_verified()
+
+    def index(self, request, extra_context=None):
+        """The side panel "Mes actions" reads the history of changes (core.history), which
+        replaced Django's own log."""
+        my_changes = HistoryEntry.objects.filter(by=request.user).select_related("content_type")
+        return super().index(request, {"my_changes": my_changes[:10], **(extra_context or {})})

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 import segno
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
@@ -25,7 +24,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.helpers import WebAuthnHelper
 from django_otp_webauthn.models import WebAuthnCredential
 
-from .models import StaffAccount, User
+from core import history
+
+from .models import User
 
 RECOVERY_CODES_SESSION_KEY = "_recovery_codes"
 RECOVERY_DEVICE_NAME = "Codes de secours"
@@ -169,10 +170,7 @@ def reset_second_factor(*, by: User, account: User) -> None:
         raise PermissionError(_("Seul un administrateur national réinitialise les facteurs."))
     for device in list(devices_for_user(account, confirmed=None)):
         device.delete()
-    staff_account = StaffAccount.objects.get(pk=account.pk)
-    LogEntry.objects.log_actions(
-        user_id=by.pk, queryset=[staff_account], action_flag=CHANGE, change_message=RESET_MESSAGE
-    )
+    history.record(by=by, obj=account, summary=RESET_MESSAGE)
 
 
 # --- passkeys ----------------------------------------------------------------------------------

@@ -14,11 +14,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from conventions.models import Convention
+from core import history
 from core.changes import apply_changes
+from core.models import HistoryEntry
 from core.validators import login_identifier_base
 from notifications.models import SentEmail
 from notifications.services import schedule_email
@@ -222,6 +225,14 @@ def _create(account: User, *, by: User) -> User:
     account.set_unusable_password()
     _save_with_new_identifiant(account)
     AccountEvent.objects.create(account=account, kind=AccountEvent.Kind.CREATED, by=by)
+    created = ("role", "structure", "organisme", *EDITABLE_FIELDS)
+    _record(
+        account,
+        AccountEvent.Kind.CREATED,
+        by=by,
+        action=HistoryEntry.Action.ADDITION,
+        changes={name: [None, getattr(account, name)] for name in created},
+    )
     invite(account, by=by)
     return account
 
@@ -245,7 +256,14 @@ def modify_account(*, by: User, account: User, data: dict[str, Any]) -> dict[str
     AccountEvent.objects.create(
         account=account, kind=AccountEvent.Kind.MODIFIED, by=by, changes=changes
     )
+    _record(account, AccountEvent.Kind.MODIFIED, by=by, changes=changes)
     return changes
+
+
+def _record(account: User, kind: AccountEvent.Kind, *, by: User | None, **entry) -> None:
+    """The line of the admin's history of the account (core.history), beside its AccountEvent,
+    which is the history its structure's gestionnaires read."""
+    history.record(by=by, obj=account, summary=capfirst(kind.label), **entry)
 
 
 # --- Inactivation, reactivation -------------------------------------------------------------
@@ -292,6 +310,13 @@ def inactivate_account(*, by: User | None, account: User, reason: str = "") -> N
     AccountEvent.objects.create(
         account=account, kind=AccountEvent.Kind.INACTIVATED, by=by, reason=reason
     )
+    _record(
+        account,
+        AccountEvent.Kind.INACTIVATED,
+        by=by,
+        changes={"is_active": [True, False]},
+        reason=reason,
+    )
 
 
 @transaction.atomic
@@ -305,6 +330,10 @@ def reactivate_account(
         return
     check_quota(structure, account.role, organisme)
     _check_email_free(account)
+    changes = {
+        "is_active": [False, True],
+        "reactivation_reason": [account.reactivation_reason, reason],
+    }
     account.is_active = True
     account.inactivated_at = None
     account.reactivation_reason = reason
@@ -313,6 +342,7 @@ def reactivate_account(
     AccountEvent.objects.create(
         account=account, kind=AccountEvent.Kind.REACTIVATED, by=by, reason=reason
     )
+    _record(account, AccountEvent.Kind.REACTIVATED, by=by, changes=changes)
     invite(account, by=by, reactivation=True)
 
 
@@ -378,6 +408,8 @@ def resend_invitation(*, by: User | None, account: User) -> Invitation:
             _("Ce compte n'attend pas d'invitation : il est inactif ou son mot de passe existe.")
         )
     reactivation = account.events.filter(kind=AccountEvent.Kind.REACTIVATED).exists()
+    if by is not None:  # an agent's action; not the person asking for a new link
+        _record(account, AccountEvent.Kind.INVITATION_SENT, by=by)
     return invite(account, by=by, reactivation=reactivation)
 
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_history import HistoryAdminMixin
 from organismes.admin import StructurePartenaireAdmin
 from organismes.models import Organisme, StructurePartenaire
 from organismes.scoping import OrganismeScopedAdminMixin
@@ -44,7 +45,9 @@ class ConventionFieldsMixin:
 
 
 @admin.register(Convention)
-class ConventionAdmin(ConventionFieldsMixin, OrganismeScopedAdminMixin, admin.ModelAdmin):
+class ConventionAdmin(
+    HistoryAdminMixin, ConventionFieldsMixin, OrganismeScopedAdminMixin, admin.ModelAdmin
+):
     form = ConventionAdminForm
     list_display = (
         "reference",
@@ -132,6 +135,6 @@ class StructureAdmin(StructurePartenaireAdmin):
 
 
 @admin.register(Offre)
-class OffreAdmin(admin.ModelAdmin):
+class OffreAdmin(HistoryAdminMixin, admin.ModelAdmin):
     list_display = ("libelle", "code", "ordre")
     ordering = ("ordre",)

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "altcha_django",
     # django-health-check: the page of /healthz and its `health_check` command.
     "health_check",
+    # Shared helpers, and the history of every change people make in the admin (core.history).
+    "core",
     "organismes",
     "conventions",
     "accounts",

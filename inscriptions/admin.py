@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_actions import ask_reason
+from core.admin_history import HistoryAdminMixin
 from organismes.scoping import OrganismeScopedAdminMixin, of_own_organisme
 
 from . import services
@@ -36,7 +37,7 @@ SIRET_WARNING = _("SIRET différent de celui de la structure de la convention")
 
 
 @admin.register(PreInscription)
-class PreInscriptionAdmin(ByOrganismeScope, admin.ModelAdmin):
+class PreInscriptionAdmin(HistoryAdminMixin, ByOrganismeScope, admin.ModelAdmin):
     change_form_template = "admin/inscriptions/preinscription/change_form.html"
     list_display = (
         "created_at",

@@ -18,6 +18,7 @@ from accounts import services as account_services
 from accounts.cgu import CGU_VERSION
 from accounts.models import Role, User
 from conventions.models import Convention
+from core import history
 from notifications.services import EmailToSend, schedule_email, schedule_emails
 from organismes.models import Organisme, StructureEvent, StructurePartenaire
 
@@ -177,6 +178,14 @@ def validate_preinscription(*, by: User, preinscription: PreInscription) -> User
             "siret_saisi": preinscription.siret,
         },
     )
+    # The gestionnaire's own creation is in the account's history (accounts.services).
+    history.record(
+        by=by,
+        obj=preinscription,
+        changes={"statut": [Statut.EN_ATTENTE, Statut.VALIDEE]},
+        summary=_("Pré-inscription validée"),
+    )
+    history.record(by=by, obj=structure, summary=StructureEvent.Kind.PREINSCRIPTION_VALIDATED.label)
     return gestionnaire
 
 
@@ -189,6 +198,12 @@ def refuse_preinscription(*, by: User, preinscription: PreInscription, motif: st
     preinscription.decided_at = timezone.now()
     preinscription.motif_refus = motif
     preinscription.save(update_fields=["statut", "decided_by", "decided_at", "motif_refus"])
+    history.record(
+        by=by,
+        obj=preinscription,
+        changes={"statut": [Statut.EN_ATTENTE, Statut.REFUSEE], "motif_refus": ["", motif]},
+        summary=_("Pré-inscription refusée"),
+    )
     schedule_email(
         template="inscriptions/preinscription_refusee",
         recipient=preinscription.email,

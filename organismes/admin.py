@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.admin_actions import ask_reason
+from core.admin_history import HistoryAdminMixin
 
 from . import services
 from .models import Organisme, StructurePartenaire
@@ -11,7 +12,7 @@ from .scoping import OrganismeScopedAdminMixin
 
 
 @admin.register(Organisme)
-class OrganismeAdmin(admin.ModelAdmin):
+class OrganismeAdmin(HistoryAdminMixin, admin.ModelAdmin):
     list_display = ("nom", "code", "email_referent", "delai_purge_mois")
     search_fields = ("nom", "code")
 
@@ -31,7 +32,7 @@ class SuspensionFilter(admin.SimpleListFilter):
         return queryset
 
 
-class StructurePartenaireAdmin(OrganismeScopedAdminMixin, admin.ModelAdmin):
+class StructurePartenaireAdmin(HistoryAdminMixin, OrganismeScopedAdminMixin, admin.ModelAdmin):
     """A structure's page and its suspension. An agent sees a structure through its conventions
     with their organisme: conventions.admin registers this class with its scope and its
     conventions inline."""

@@ -4,7 +4,9 @@ by the fund (SPEC §7)."""
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from core import history
 from core.changes import apply_changes
 
 from .models import StructureEvent, StructurePartenaire
@@ -33,6 +35,7 @@ def update_coordonnees(
             by=by,
             details={"changes": changes},
         )
+        history.record(by=by, obj=structure, changes=changes, summary=_("Coordonnées modifiées"))
     return changes
 
 
@@ -41,14 +44,26 @@ def suspend_structure(*, by: AbstractBaseUser, structure: StructurePartenaire, r
     """The fund cuts a structure's access at once (SPEC §7): no account of it can log in."""
     structure = _lock(structure)
     if structure.suspended_at is None:
-        structure.suspended_at = timezone.now()
-        structure.motif_suspension = reason
+        changes = apply_changes(
+            structure,
+            ("suspended_at", "motif_suspension"),
+            {"suspended_at": timezone.now(), "motif_suspension": reason},
+        )
         structure.save(update_fields=["suspended_at", "motif_suspension"])
+        history.record(by=by, obj=structure, changes=changes, summary=_("Suspension de l'accès"))
 
 
 @transaction.atomic
 def lift_suspension(*, by: AbstractBaseUser, structure: StructurePartenaire) -> None:
+    """The access open again; the structure forgets the reason, its history keeps it (the
+    line of the lifting shows it as the value before)."""
     structure = _lock(structure)
-    structure.suspended_at = None
-    structure.motif_suspension = ""
+    if structure.suspended_at is None:
+        return
+    changes = apply_changes(
+        structure,
+        ("suspended_at", "motif_suspension"),
+        {"suspended_at": None, "motif_suspension": ""},
+    )
     structure.save(update_fields=["suspended_at", "motif_suspension"])
+    history.record(by=by, obj=structure, changes=changes, summary=_("Levée de la suspension"))

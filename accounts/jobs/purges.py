@@ -23,6 +23,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from conventions.models import Convention
+from core.history import forget_objects
 from core.jobs import JobReport, delete_in_batches, run_job
 from core.months import months_before
 from organismes.models import Organisme, StructureEvent
@@ -88,7 +89,8 @@ def purge_inactive_accounts(*, dry_run: bool = False, batch_size: int = BATCH_SI
     """Delete the accounts inactive for longer than the purge delay (SPEC §6).
 
     Each structure's history records how many were deleted (no names, no e-mails). Their demandes
-    stay with the structure, without an author ("compte supprimé"); their own history goes.
+    stay with the structure, without an author ("compte supprimé"); their own history goes, but
+    for the lines of the admin's history, kept without their name or values (core.history).
     """
 
     def job() -> PurgeReport:
@@ -139,7 +141,11 @@ def _purge_batch(now: datetime.datetime, structure_ids: list[int], report: Purge
         )
         for structure_id, count in sorted(counts.items())
     )
-    User.objects.filter(pk__in=[pk for pk, _structure in accounts]).delete()
+    pks = [pk for pk, _structure in accounts]
+    # What agents did to these accounts stays in the history, without their names (item 7);
+    # what these accounts did stays too, its author "compte supprimé" (HistoryEntry.by SET_NULL).
+    forget_objects(User, pks)
+    User.objects.filter(pk__in=pks).delete()
     report.structures += len(counts)
     report.accounts_deleted += len(accounts)
     logger.info(

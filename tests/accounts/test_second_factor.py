@@ -15,7 +15,6 @@ import pytest
 import time_machine
 from axes.models import AccessAttempt
 from django.contrib import admin
-from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import totp
@@ -23,6 +22,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.second_factor import requires_second_factor
+from core.models import HistoryEntry
 from tests.factories import (
     TEST_PASSWORD,
     AgentFactory,
@@ -307,9 +307,9 @@ def test_a_superuser_resets_the_factors_of_an_agent_after_a_confirmation(client,
     reset_action(client, agent, apply="1")
     assert not TOTPDevice.objects.filter(user=agent).exists()
     assert not StaticDevice.objects.filter(user=agent).exists()
-    entry = LogEntry.objects.get(object_id=str(agent.pk))
-    assert entry.user == superuser
-    assert entry.get_change_message() == "Facteurs d'authentification réinitialisés"
+    entry = HistoryEntry.objects.for_object(agent).get(summary__startswith="Facteurs")
+    assert entry.by == superuser
+    assert entry.summary == "Facteurs d'authentification réinitialisés"
     history = client.get(reverse("admin:accounts_staffaccount_history", args=[agent.pk]))
     assert "Facteurs d'authentification réinitialisés" in html.unescape(history.content.decode())
 
@@ -325,7 +325,7 @@ def test_an_agent_cannot_reset_factors(client, agent):
     response = reset_action(client, other, apply="1")
     assert response.status_code in (302, 403)
     assert TOTPDevice.objects.filter(user=other).exists()
-    assert not LogEntry.objects.filter(object_id=str(other.pk)).exists()
+    assert not HistoryEntry.objects.for_object(other).exists()
 
 
 def test_the_reset_needs_a_post(client, agent):

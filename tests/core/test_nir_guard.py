@@ -295,6 +295,13 @@ EXEMPT_MODEL_FIELDS = {
     ("audit.AccessLogEntry", "action"): CHOICE,
     ("audit.AccessLogEntry", "object_type"): CHOICE,
     ("audit.AccessLogEntry", "reference"): MACHINE + " (a demande's or a convention's reference)",
+    # The history of changes copies, written out, values already typed through a guarded field.
+    ("core.HistoryEntry", "by_role"): MACHINE + " (the author's role label)",
+    ("core.HistoryEntry", "object_id"): MACHINE,
+    ("core.HistoryEntry", "object_repr"): MACHINE + " (the object's name)",
+    ("core.HistoryEntry", "action"): CHOICE,
+    ("core.HistoryEntry", "summary"): MACHINE + " (a fixed label)",
+    ("core.HistoryEntry", "reason"): MACHINE + " (a copy of a reason typed in a guarded field)",
 }
 
 # Form fields that are not a model field's (whose guard the ModelForm applies) and carry no

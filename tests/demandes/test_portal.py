@@ -1104,7 +1104,7 @@ def test_a_partner_without_a_selected_organisme_is_sent_to_the_selection(technic
 
     response = client.get(LIST_URL)
 
-    assert response.url == reverse("accounts:organisme_selection")
+    assert response.url == reverse("accounts:organisme_selection") + "?next=%2Fdemandes%2F"
 
 
 def test_the_organisme_of_another_convention_is_not_mixed_in(technicien, convention):
