@@ -12,7 +12,13 @@ from .scoping import OrganismeScopedAdminMixin
 
 @admin.register(Organisme)
 class OrganismeAdmin(admin.ModelAdmin):
-    list_display = ("nom", "code", "email_referent", "delai_purge_mois")
+    list_display = (
+        "nom",
+        "code",
+        "email_referent",
+        "delai_purge_mois",
+        "delai_conservation_demandes_mois",
+    )
     search_fields = ("nom", "code")
 
 
