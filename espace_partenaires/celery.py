@@ -54,6 +54,10 @@ DAILY_JOBS = {
         "accounts.tasks.purge_expired_sessions",
         "JOB_TIME_PURGE_SESSIONS",
     ),
+    "anonymise-closed-demandes": (
+        "demandes.tasks.anonymise_closed_demandes",
+        "JOB_TIME_ANONYMISE_DEMANDES",
+    ),
 }
 
 

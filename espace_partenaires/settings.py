@@ -441,6 +441,7 @@ JOB_TIME_PASSWORD_REMINDER = env.str("JOB_TIME_PASSWORD_REMINDER", default="07:3
 JOB_TIME_PURGE_EMAIL_LOG = env.str("JOB_TIME_PURGE_EMAIL_LOG", default="03:30")
 JOB_TIME_PURGE_INSCRIPTIONS = env.str("JOB_TIME_PURGE_INSCRIPTIONS", default="03:45")
 JOB_TIME_PURGE_SESSIONS = env.str("JOB_TIME_PURGE_SESSIONS", default="04:00")
+JOB_TIME_ANONYMISE_DEMANDES = env.str("JOB_TIME_ANONYMISE_DEMANDES", default="02:15")
 # The e-mail outbox (docs/reliability.md): the sweeper publishes again, every minute, a row still
 # pending this many seconds after it was written; a failed attempt waits BACKOFF × 2^(n-1) seconds
 # (an hour at most) before the next, and the row fails for good after MAX_ATTEMPTS; a worker's

@@ -6,6 +6,7 @@ from django.contrib.sessions.models import Session
 
 from accounts.models import AccountEvent, Invitation, User
 from conventions.models import Convention
+from demandes.models import Demande, PieceJointe
 from inscriptions.models import MessageContact, PreInscription
 from notifications.models import SentEmail
 from organismes.models import StructureEvent
@@ -41,6 +42,8 @@ def snapshot() -> dict:
         ),
         "messages_contact": list(MessageContact.objects.order_by("pk").values_list("pk")),
         "sessions": list(Session.objects.order_by("pk").values_list("pk", "expire_date")),
+        "demandes": list(Demande.objects.order_by("pk").values_list("pk", "nom", "anonymisee_le")),
+        "pieces": list(PieceJointe.objects.order_by("pk").values_list("pk", "nom")),
     }
 
 

@@ -45,7 +45,7 @@ def test_the_outbox_is_swept_every_minute():
     assert SWEEP_OUTBOX == {"task": "notifications.tasks.sweep_outbox", "schedule": 60.0}
 
 
-def test_the_eight_daily_jobs_and_the_sweeper_are_scheduled():
+def test_the_nine_daily_jobs_and_the_sweeper_are_scheduled():
     assert {entry["task"] for entry in app.conf.beat_schedule.values()} == {
         "notifications.tasks.sweep_outbox",
         "accounts.tasks.end_conventions",
@@ -56,4 +56,5 @@ def test_the_eight_daily_jobs_and_the_sweeper_are_scheduled():
         "notifications.tasks.purge_sent_email_log",
         "inscriptions.tasks.purge_inscriptions",
         "accounts.tasks.purge_expired_sessions",
+        "demandes.tasks.anonymise_closed_demandes",
     }

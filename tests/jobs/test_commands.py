@@ -14,6 +14,7 @@ from accounts.jobs import (
     remind_password_expiry,
     warn_convention_ends,
 )
+from demandes.jobs import anonymise_closed_demandes
 from espace_partenaires.celery import DAILY_JOBS
 from inscriptions.jobs import purge_inscriptions
 from notifications.jobs import purge_sent_email_log
@@ -32,6 +33,7 @@ JOBS = {
     "purge_inscriptions": (purge_inscriptions, "preinscriptions_decided : 1"),
     "purge_expired_sessions": (purge_expired_sessions, "deleted : 1"),
     "purge_expired_invitations": (purge_expired_invitations, "deleted : 1"),
+    "anonymise_closed_demandes": (anonymise_closed_demandes, "demandes_anonymised : 1"),
 }
 
 
@@ -97,6 +99,7 @@ def test_all_jobs_in_their_daily_order_then_again(world, on_commit):
     order = (
         end_conventions,
         purge_inactive_accounts,
+        anonymise_closed_demandes,
         purge_expired_invitations,
         purge_sent_email_log,
         purge_inscriptions,
