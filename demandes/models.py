@@ -5,14 +5,16 @@ from django.core.files.storage import storages
 from django.core.signals import setting_changed
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Civilite
+from core.months import months_before
 from core.nir import validate_no_nir
+from organismes.models import Organisme
 from organismes.scoping import of_own_organisme
 
 from .catalogue import DEPARTEMENT_CHOICES, URGENCES, motif_label
@@ -59,6 +61,31 @@ class DemandeQuerySet(models.QuerySet):
     def for_agent_list(self):
         """Urgent first, then the oldest: what an agent should take next comes first."""
         return self.order_by("-urgent", "created_at", "pk")
+
+    def due_for_anonymisation(self, now: datetime.datetime) -> "DemandeQuerySet":
+        """The closed demandes not anonymised yet whose organisme's retention delay has passed
+        since their closure (SPEC §10). The cut-off of each delay in use is computed here, in
+        calendar months of French time (one query for the delays), and chosen per row in SQL."""
+        delays = set(Organisme.objects.values_list("delai_conservation_demandes_mois", flat=True))
+        # In local time: "24 months ago" is the same hour on the wall clock, across a DST change.
+        local_now = timezone.localtime(now)
+        return (
+            self.filter(statut=Statut.CLOTUREE, anonymisee_le__isnull=True)
+            .alias(
+                limite=Case(
+                    *(
+                        When(
+                            organisme__delai_conservation_demandes_mois=months,
+                            then=Value(months_before(local_now, months)),
+                        )
+                        for months in sorted(delays)
+                    ),
+                    default=Value(None),
+                    output_field=models.DateTimeField(),
+                )
+            )
+            .filter(closed_at__lt=F("limite"))
+        )
 
     def visible_to(self, user) -> "DemandeQuerySet":
         """The demandes this person may see: a partner their structure's, an agent their
@@ -115,11 +142,14 @@ class Demande(models.Model):
         verbose_name=_("auteur"),
     )
 
-    # The insured person — never the NIR.
-    civilite = models.CharField(_("civilité"), max_length=3, choices=Civilite.choices)
-    nom = models.CharField(_("nom"), max_length=60, validators=[validate_no_nir])
-    prenom = models.CharField(_("prénom"), max_length=40, validators=[validate_no_nir])
-    date_naissance = models.DateField(_("date de naissance"), validators=[validate_date_naissance])
+    # The insured person — never the NIR. Blank only once anonymised (a constraint says so): the
+    # portal's form requires them.
+    civilite = models.CharField(_("civilité"), max_length=3, choices=Civilite.choices, blank=True)
+    nom = models.CharField(_("nom"), max_length=60, blank=True, validators=[validate_no_nir])
+    prenom = models.CharField(_("prénom"), max_length=40, blank=True, validators=[validate_no_nir])
+    date_naissance = models.DateField(
+        _("date de naissance"), null=True, blank=True, validators=[validate_date_naissance]
+    )
     departement = models.CharField(
         _("département de résidence"), max_length=3, choices=DEPARTEMENT_CHOICES
     )
@@ -144,6 +174,10 @@ class Demande(models.Model):
     created_at = models.DateTimeField(_("envoyée le"), default=timezone.now)
     updated_at = models.DateTimeField(_("mise à jour le"), auto_now=True)
     closed_at = models.DateTimeField(_("clôturée le"), null=True, blank=True)
+    # Set by the retention job (demandes/jobs.py) when it erased the person and the texts.
+    anonymisee_le = models.DateTimeField(
+        _("données anonymisées le"), null=True, blank=True, editable=False
+    )
 
     objects = DemandeQuerySet.as_manager()
 
@@ -162,6 +196,19 @@ class Demande(models.Model):
                 condition=Q(statut=Statut.CLOTUREE, closed_at__isnull=False)
                 | (~Q(statut=Statut.CLOTUREE) & Q(closed_at__isnull=True)),
                 name="demande_closed_at_iff_cloturee",
+            ),
+            models.CheckConstraint(
+                condition=Q(anonymisee_le__isnull=True) | Q(statut=Statut.CLOTUREE),
+                name="demande_anonymisee_only_cloturee",
+            ),
+            models.CheckConstraint(
+                condition=Q(anonymisee_le__isnull=False)
+                | (~Q(civilite="") & ~Q(nom="") & ~Q(prenom="") & Q(date_naissance__isnull=False)),
+                name="demande_identity_unless_anonymisee",
+                violation_error_message=_(
+                    "La civilité, le nom, le prénom et la date de naissance de l'assuré sont "
+                    "obligatoires."
+                ),
             ),
         ]
         indexes = [
@@ -192,6 +239,10 @@ class Demande(models.Model):
     @property
     def motif_label(self) -> str:
         return motif_label(self.offre.code, self.motif)
+
+    @property
+    def is_anonymisee(self) -> bool:
+        return self.anonymisee_le is not None
 
     @property
     def is_open(self) -> bool:
@@ -265,8 +316,12 @@ class Evenement(models.Model):
 
 class PieceJointeQuerySet(models.QuerySet):
     def visible_to(self, user) -> "PieceJointeQuerySet":
-        """The files of the demandes this person may see, and no other: one rule for both."""
-        return self.filter(demande__in=Demande.objects.visible_to(user))
+        """The files of the demandes this person may see, and no other: one rule for both. The
+        files of an anonymised demande are out of reach at once, even before the job has deleted
+        them from storage."""
+        return self.filter(
+            demande__in=Demande.objects.visible_to(user), demande__anonymisee_le__isnull=True
+        )
 
 
 class PieceJointe(models.Model):

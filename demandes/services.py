@@ -303,6 +303,10 @@ def joindre_documents(*, by: User, demande: Demande, uploads: Iterable, message:
     demande = _lock(demande)
     if not demande.convention.habilitee:
         raise DemandeRuleError(_("La convention n'est pas habilitée à recevoir des documents."))
+    if demande.is_anonymisee:
+        raise DemandeRuleError(
+            _("Cette demande est anonymisée : elle ne reçoit plus de documents.")
+        )
     evenement = Evenement.objects.create(
         demande=demande,
         kind=Evenement.Kind.PIECES,

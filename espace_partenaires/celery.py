@@ -67,6 +67,10 @@ DAILY_JOBS = {
         "JOB_TIME_DORMANT_INACTIVATION",
     ),
     "purge-access-log": ("audit.tasks.purge_access_log", "JOB_TIME_PURGE_ACCESS_LOG"),
+    "anonymise-closed-demandes": (
+        "demandes.tasks.anonymise_closed_demandes",
+        "JOB_TIME_ANONYMISE_DEMANDES",
+    ),
 }
 
 

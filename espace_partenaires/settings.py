@@ -467,6 +467,7 @@ JOB_TIME_HABILITATION_REVIEWS = env.str("JOB_TIME_HABILITATION_REVIEWS", default
 JOB_TIME_DORMANT_WARNING = env.str("JOB_TIME_DORMANT_WARNING", default="06:45")
 JOB_TIME_DORMANT_INACTIVATION = env.str("JOB_TIME_DORMANT_INACTIVATION", default="01:15")
 JOB_TIME_PURGE_ACCESS_LOG = env.str("JOB_TIME_PURGE_ACCESS_LOG", default="03:40")
+JOB_TIME_ANONYMISE_DEMANDES = env.str("JOB_TIME_ANONYMISE_DEMANDES", default="02:15")
 # The e-mail outbox (docs/reliability.md): the sweeper publishes again, every minute, a row still
 # pending this many seconds after it was written; a failed attempt waits BACKOFF × 2^(n-1) seconds
 # (an hour at most) before the next, and the row fails for good after MAX_ATTEMPTS; a worker's

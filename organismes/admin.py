@@ -13,7 +13,13 @@ from .scoping import OrganismeScopedAdminMixin
 
 @admin.register(Organisme)
 class OrganismeAdmin(HistoryAdminMixin, admin.ModelAdmin):
-    list_display = ("nom", "code", "email_referent", "delai_purge_mois")
+    list_display = (
+        "nom",
+        "code",
+        "email_referent",
+        "delai_purge_mois",
+        "delai_conservation_demandes_mois",
+    )
     search_fields = ("nom", "code")
 
 

@@ -26,6 +26,15 @@ class Organisme(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(24)],
         help_text=_("Les comptes inactifs depuis plus longtemps sont supprimés."),
     )
+    delai_conservation_demandes_mois = models.PositiveSmallIntegerField(
+        _("délai de conservation des demandes (mois)"),
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_(
+            "Compté après leur clôture : passé ce délai, l'identité de l'assuré, les textes et "
+            "les pièces jointes des demandes sont effacés ; les indicateurs restent."
+        ),
+    )
 
     class Meta:
         verbose_name = _("organisme d'assurance maladie")
@@ -35,6 +44,13 @@ class Organisme(models.Model):
             models.CheckConstraint(
                 condition=Q(delai_purge_mois__gte=1, delai_purge_mois__lte=24),
                 name="organisme_delai_purge_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    delai_conservation_demandes_mois__gte=1,
+                    delai_conservation_demandes_mois__lte=120,
+                ),
+                name="organisme_delai_conservation_demandes_range",
             ),
         ]
 

@@ -7,6 +7,8 @@ timeline and the attachments; processing is in processing.py, the indicators in 
 from django.contrib import admin
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -70,6 +72,13 @@ class EvenementInline(ReadOnlyInline):
     @admin.display(description=_lazy("pièces jointes"))
     def documents(self, evenement: Evenement) -> str:
         return piece_links(evenement.pieces.all())
+
+
+class AnonymisedEvenementInline(EvenementInline):
+    """The timeline of an anonymised demande: its steps and dates, no message, no file."""
+
+    fields = ("at", "kind", "statut", "qui")
+    readonly_fields = fields
 
 
 class PieceJointeInline(ReadOnlyInline):
@@ -180,6 +189,25 @@ class DemandeAdmin(
         "reponse",
     )
     inlines = (EvenementInline, PieceJointeInline)
+    # An anonymised demande (SPEC §10): what stays, and the date its person and texts went.
+    anonymised_fieldsets = (
+        fieldsets[0],
+        (_lazy("Assuré"), {"fields": ("anonymisation", "departement")}),
+        (_lazy("Demande"), {"fields": ("consentement", ("urgent", "categorie_urgence"))}),
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and obj.is_anonymisee:
+            return self.anonymised_fieldsets
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "anonymisation")
+
+    def get_inlines(self, request, obj):
+        if obj is not None and obj.is_anonymisee:
+            return (AnonymisedEvenementInline,)
+        return self.inlines
 
     def scope(self, request, queryset):
         return of_own_organisme(request.user, queryset)
@@ -235,7 +263,17 @@ class DemandeAdmin(
 
     @admin.display(description=_lazy("assuré"), ordering="nom")
     def assure(self, demande: Demande) -> str:
+        if demande.is_anonymisee:
+            return self.anonymisation(demande)
         return f"{demande.nom} {demande.prenom}"
+
+    @admin.display(description=_lazy("identité"))
+    def anonymisation(self, demande: Demande) -> str:
+        if not demande.is_anonymisee:
+            return ""
+        return _("Données anonymisées le %(date)s") % {
+            "date": date_format(timezone.localtime(demande.anonymisee_le), "j F Y")
+        }
 
     @admin.display(description=_lazy("auteur"))
     def auteur_display(self, demande: Demande) -> str:

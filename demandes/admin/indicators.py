@@ -25,6 +25,7 @@ from conventions.scoping import conventions_in_scope
 from core.months import months_before
 
 from .. import indicators
+from ..models import Demande
 
 # The longest period of the indicators: a yearly review, or a whole convention of a few years.
 INDICATEURS_MAX_MONTHS = 36
@@ -134,6 +135,11 @@ class IndicatorsAdminMixin:
                 "form": form,
                 "resultats": resultats,
                 "csv_url": csv_url,
+                # The retention job's backlog (SPEC §10): closed demandes past their
+                # organisme's delay, not anonymised yet (the job has not run, or failed).
+                "a_anonymiser": Demande.objects.visible_to(request.user)
+                .due_for_anonymisation(timezone.now())
+                .count(),
             },
         )
 

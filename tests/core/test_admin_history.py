@@ -299,6 +299,7 @@ def test_a_creation_through_the_admin_is_in_the_history(superuser_client):
             "nom": "CPAM DE L'OISE",
             "email_referent": "referent@cpam.example",
             "delai_purge_mois": "6",
+            "delai_conservation_demandes_mois": "24",
         },
     )
     assert response.status_code == 302

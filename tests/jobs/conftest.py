@@ -7,6 +7,7 @@ from django.contrib.sessions.models import Session
 from accounts.models import AccountEvent, HabilitationReviewRequest, Invitation, User
 from audit.models import AccessLogEntry
 from conventions.models import Convention
+from demandes.models import Demande, PieceJointe
 from inscriptions.models import MessageContact, PreInscription
 from notifications.models import SentEmail
 from organismes.models import StructureEvent
@@ -50,6 +51,8 @@ def snapshot() -> dict:
             HabilitationReviewRequest.objects.order_by("pk").values_list("pk", "structure_id")
         ),
         "access_log": list(AccessLogEntry.objects.order_by("pk").values_list("pk", "user_id")),
+        "demandes": list(Demande.objects.order_by("pk").values_list("pk", "nom", "anonymisee_le")),
+        "pieces": list(PieceJointe.objects.order_by("pk").values_list("pk", "nom")),
     }
 
 

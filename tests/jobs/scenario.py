@@ -4,10 +4,13 @@ import datetime
 
 from accounts.models import Invitation
 from accounts.sessions import SessionStore
+from demandes.attachments import AttachmentsField
+from demandes.services import cloturer
 from inscriptions.models import Statut
 from notifications.models import SentEmail
 from tests.factories import (
     AccessLogEntryFactory,
+    AgentFactory,
     ConventionFactory,
     GestionnaireFactory,
     MessageContactFactory,
@@ -16,8 +19,16 @@ from tests.factories import (
     StructureFactory,
     TechnicienFactory,
 )
+from tests.helpers import PDF, make_demande, with_all_offres
 
 from .conftest import paris
+
+
+def pdf_upload():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("Avis.pdf", PDF)
+
 
 # The moment of the scenario: the jobs run on 10 May 2026 at 02:00 (Paris).
 MOMENT = (2026, 5, 10, 2, 0)
@@ -31,6 +42,13 @@ def build(now) -> dict:
     MessageContactFactory()
     PreInscriptionFactory(statut=Statut.REFUSEE, decided_at=paris(2024, 1, 5, 9, 0))
     SessionStore().create()  # left idle long ago: expired
+    # Closed more than 24 months ago, with a file: anonymised (its convention stays open-ended).
+    with_files = with_all_offres(date_debut=datetime.date(2023, 6, 1))
+    agent = AgentFactory(organisme=with_files.organisme)
+    author = TechnicienFactory(structure=with_files.structure)
+    demande = make_demande(author, with_files, uploads=AttachmentsField().clean([pdf_upload()]))
+    author.delete()  # purged since: no e-mail of the closure, which the e-mail log would purge
+    cloturer(by=agent, demande=demande, reponse="Fait.")
     now(*MOMENT)
     SessionStore().create()  # in use now
     organisme = OrganismeFactory(nom="CPAM DE L'OISE", delai_purge_mois=6)

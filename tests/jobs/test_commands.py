@@ -18,6 +18,7 @@ from accounts.jobs import (
     warn_dormant_accounts,
 )
 from audit.jobs import purge_access_log
+from demandes.jobs import anonymise_closed_demandes
 from espace_partenaires.celery import DAILY_JOBS
 from inscriptions.jobs import purge_inscriptions
 from notifications.jobs import purge_sent_email_log
@@ -40,6 +41,7 @@ JOBS = {
     "warn_dormant_accounts": (warn_dormant_accounts, "warned : 1"),
     "inactivate_dormant_accounts": (inactivate_dormant_accounts, "inactivated : 1"),
     "purge_access_log": (purge_access_log, "deleted : 1"),
+    "anonymise_closed_demandes": (anonymise_closed_demandes, "demandes_anonymised : 1"),
 }
 
 
@@ -106,6 +108,7 @@ def test_all_jobs_in_their_daily_order_then_again(world, on_commit):
     order = (
         end_conventions,
         purge_inactive_accounts,
+        anonymise_closed_demandes,
         purge_expired_invitations,
         purge_sent_email_log,
         purge_access_log,

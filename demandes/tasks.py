@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from . import jobs
+
+
+@shared_task(name="demandes.tasks.anonymise_closed_demandes")
+def anonymise_closed_demandes() -> dict:
+    return jobs.anonymise_closed_demandes().as_dict()
