@@ -6,10 +6,7 @@ row and its job).
 
 To add an entry: write a function `(organismes) -> Retention` and list it in ENTRIES (one line).
 `organismes` holds every column of every organisme, read once for the page, so that a delay per
-organisme costs no query. Entries to add once their branches are merged (issue 17):
-- demandes: Organisme.delai_conservation_demandes_mois (default 24 months after closure), job
-  anonymise_closed_demandes (demandes), with `per_organisme(...)`;
-- access log: ACCESS_LOG_RETENTION_MONTHS (12), job purge_access_log (audit);
+organisme costs no query.
 """
 
 from collections.abc import Callable
@@ -192,6 +189,61 @@ def inscriptions(organismes) -> Retention:
     )
 
 
+def demandes(organismes) -> Retention:
+    delay = per_organisme(
+        organismes,
+        "delai_conservation_demandes_mois",
+        Organisme._meta.get_field("delai_conservation_demandes_mois").default,
+        counted_from=_("après leur clôture"),
+    )
+    return Retention(
+        data=_("Demandes pour les assurés"),
+        purpose=_(
+            "Traiter les demandes d'offres de service des partenaires pour des assurés (identité "
+            "de l'assuré, motif, urgence, échanges, pièces jointes) et en tenir les indicateurs"
+        ),
+        legal_basis=legal_basis(MISSION),
+        delay=delay
+        + " ; "
+        + _(
+            "l'identité de l'assuré, les textes et les pièces jointes sont alors effacés ; "
+            "l'offre, le motif, les dates, le statut et l'urgence restent pour les indicateurs. "
+            "Une demande jamais clôturée est conservée."
+        ),
+        **nightly("anonymise_closed_demandes", "JOB_TIME_ANONYMISE_DEMANDES"),
+    )
+
+
+def access_log(organismes) -> Retention:
+    return Retention(
+        data=_("Journal des accès des agents"),
+        purpose=_(
+            "Savoir quel agent ou administrateur a consulté quelle demande, téléchargé quel "
+            "document ou exporté quoi (compte, action, objet, date, adresse IP)"
+        ),
+        legal_basis=legal_basis(SECURITY),
+        delay=months(settings.ACCESS_LOG_RETENTION_MONTHS),
+        **nightly("purge_access_log", "JOB_TIME_PURGE_ACCESS_LOG"),
+    )
+
+
+def admin_history(organismes) -> Retention:
+    return Retention(
+        data=_("Historique des modifications de l'administration"),
+        purpose=_(
+            "Savoir qui a modifié quoi et quand (structures, conventions, suspensions, comptes, "
+            "organismes), avec les valeurs avant et après"
+        ),
+        legal_basis=legal_basis(SECURITY),
+        delay=_(
+            "Conservé tant que l'objet existe ; quand un compte est supprimé, les lignes qui le "
+            "concernent perdent ses données (« compte supprimé »)"
+        ),
+        job="purge_inactive_accounts",
+        enforced_by=_("Tâche purge_inactive_accounts, avec les comptes qu'elle supprime"),
+    )
+
+
 def dormant_accounts(organismes) -> Retention:
     return Retention(
         data=_("Comptes inutilisés des partenaires"),
@@ -246,6 +298,9 @@ ENTRIES: list[Callable[[list[dict[str, Any]]], Retention]] = [
     login_attempts,
     email_log,
     inscriptions,
+    demandes,
+    access_log,
+    admin_history,
     dormant_accounts,
     habilitation_reviews,
 ]

@@ -226,6 +226,20 @@ def test_the_personal_data_page_shows_the_unused_accounts_and_reviews_delays_in_
     assert "tous les 4 mois" in row(response, "Revues des habilitations")
 
 
+def test_the_personal_data_page_shows_the_demandes_and_access_log_delays_in_force(client, settings):
+    OrganismeFactory(nom="CPAM OISE", delai_conservation_demandes_mois=36)
+    OrganismeFactory(nom="CPAM GIRONDE")
+    settings.ACCESS_LOG_RETENTION_MONTHS = 18
+
+    response = client.get(PERSONAL_DATA_URL)
+
+    demandes = row(response, "Demandes pour les assurés")
+    assert "24 mois après leur clôture" in demandes
+    assert "36 mois pour CPAM OISE" in demandes
+    assert "18 mois" in row(response, "Journal des accès des agents")
+    assert "tant que l'objet existe" in row(response, "Historique des modifications")
+
+
 def test_the_personal_data_page_names_the_dpo_and_the_rights(client, settings):
     settings.DPO_CONTACT_EMAIL = "dpo@cpam-gironde.example"
 
