@@ -48,10 +48,12 @@ def footer_links(response) -> set[str]:
 
 
 def row(response, data: str) -> str:
-    """The text of the table row of the personal-data page whose first cell says `data`."""
+    """The text of the entry of the personal-data page whose heading says `data`."""
     rows = [
         text(found)
-        for found in re.findall(r"<tr\b.*?</tr>", response.content.decode(), flags=re.S)
+        for found in re.findall(
+            r'<section class="retention-entry".*?</section>', response.content.decode(), flags=re.S
+        )
         if text(found).startswith(data)
     ]
     assert len(rows) == 1, (data, rows)
