@@ -82,3 +82,18 @@ def test_the_proxy_lets_through_the_largest_request_the_portal_accepts():
     assert largest < int(default.removesuffix("MiB")) * MIB <= largest + 5 * MIB
     compose_default = SERVICES["proxy"]["environment"]["MAX_REQUEST_BODY"]
     assert compose_default == f"${{MAX_REQUEST_BODY:-{default}}}"
+
+
+def test_every_variable_the_settings_read_is_documented_in_env_example():
+    """An operator learns the settings from .env.example (SPEC §9): a variable read by
+    settings.py and missing there is a setting nobody knows of."""
+    read = set(
+        re.findall(
+            r'env(?:\.[a-z]+)?\(\s*"([A-Z][A-Z0-9_]*)"',
+            (ROOT / "espace_partenaires" / "settings.py").read_text(),
+        )
+    )
+    documented = (ROOT / ".env.example").read_text()
+
+    assert len(read) > 50
+    assert sorted(name for name in read if name not in documented) == []
