@@ -121,9 +121,13 @@ def test_a_technicien_writes_to_the_organisme_which_is_emailed(technicien, deman
     assert "http://testserver" + admin_url("change", demande) in text or (
         admin_url("change", demande) in text
     )
-    page = page_text(client.get(detail(demande)))
+    response = client.get(detail(demande))
+    page = page_text(response)
     assert "L'assurée est joignable le matin." in page
     assert "(vous)" in page and "Non lu" in page
+    # The demande sent is a step of the lifecycle, set apart; the message is said by a side.
+    assert response.content.decode().count(" timeline-system") == 1
+    assert response.content.decode().count(" timeline-said") == 1
 
 
 def test_the_recipients_of_a_partners_message_are_behind_one_function(demande):
@@ -249,10 +253,13 @@ def test_each_side_marks_the_others_messages_read_when_it_opens_the_demande(
     assert question.lu_le is not None and reponse.lu_le is None  # its own message: unread
 
     admin = logged_in(agent)
-    page = page_text(admin.get(admin_url("change", demande)))
+    response = admin.get(admin_url("change", demande))
+    page = page_text(response)
     reponse.refresh_from_db()
     assert reponse.lu_le is not None
     assert "Lu le" in page and "CCAS CREIL" in page
+    # The steps without a text (the demande sent) are set apart from the messages.
+    assert response.content.decode().count('class="row-system"') == 1
 
 
 def test_an_anonymised_demande_shows_no_message(technicien, agent, demande):
