@@ -344,10 +344,15 @@ def _check_can_write(by: User, demande: Demande, texte: str) -> None:
         raise DemandeRuleError(
             _("Cette demande est clôturée : ses échanges ne reçoivent plus de message.")
         )
+    # The forms say it next to the field first; the service holds the rule whoever calls it.
     if not texte.strip():
         raise DemandeRuleError(_("Un message ne peut pas être vide."))
-    if len(texte) > COMMENT_MAX_LENGTH or contains_nir(texte):
-        raise DemandeRuleError(NIR_MESSAGE if contains_nir(texte) else _("Message trop long."))
+    if contains_nir(texte):
+        raise DemandeRuleError(NIR_MESSAGE)
+    if len(texte) > COMMENT_MAX_LENGTH:
+        raise DemandeRuleError(
+            _("Un message a %(max)s caractères au plus.") % {"max": COMMENT_MAX_LENGTH}
+        )
 
 
 @transaction.atomic

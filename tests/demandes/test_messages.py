@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from demandes import services
+from demandes.attachments import AttachmentsField
 from demandes.jobs import anonymise_closed_demandes
 from demandes.models import Evenement, NoteInterne, Statut
 from notifications.models import SentEmail
@@ -400,3 +401,25 @@ def test_notes_go_when_the_demande_is_anonymised(technicien, agent, demande):
     services.cloturer(by=agent, demande=demande, reponse="Fait.")
     anonymise(demande)
     assert not NoteInterne.objects.filter(demande=demande).exists()
+
+
+@pytest.mark.parametrize(
+    "texte", ["", "   ", f"Son numéro : {NIR}", "a" * 4001], ids=["vide", "blanc", "nir", "long"]
+)
+def test_the_service_refuses_an_empty_a_nir_or_a_too_long_message(technicien, demande, texte):
+    with pytest.raises(services.DemandeRuleError):
+        services.ecrire_message(by=technicien, demande=demande, texte=texte)
+    assert messages_of(demande) == []
+
+
+def test_an_agents_files_go_only_to_a_convention_habilitee(agent, demande, convention):
+    convention.habilitee = False
+    convention.save()
+    pdf = SimpleUploadedFile("courrier.pdf", PDF, content_type="application/pdf")
+    with pytest.raises(services.DemandeRuleError):
+        services.ecrire_message(
+            by=agent, demande=demande, texte="Ci-joint.", uploads=AttachmentsField().clean([pdf])
+        )
+    assert messages_of(demande) == []
+    page = logged_in(agent).get(admin_url("change", demande)).content.decode()
+    assert 'name="texte"' in page and 'name="pieces"' not in page
