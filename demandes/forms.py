@@ -168,16 +168,30 @@ class DemandeForm(forms.Form):
         return {field: self.cleaned_data[field] for field in DEMANDE_FIELDS}
 
 
-class ComplementForm(forms.Form):
-    required_css_class = "required"
-
-    message = forms.CharField(
-        label=_("Votre réponse"),
+def _text_field(label) -> forms.CharField:
+    """A partner's text to the organisme: a complement or a message of the thread."""
+    return forms.CharField(
+        label=label,
         help_text=_("%(max)s caractères au plus.") % {"max": COMMENT_MAX_LENGTH},
         max_length=COMMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 6}),
         validators=[validate_no_nir],
     )
+
+
+class ComplementForm(forms.Form):
+    required_css_class = "required"
+
+    message = _text_field(_("Votre réponse"))
+    pieces = AttachmentsField()
+
+
+class MessageForm(forms.Form):
+    """A partner's message in the demande's thread (SPEC §10)."""
+
+    required_css_class = "required"
+
+    texte = _text_field(_("Votre message"))
     pieces = AttachmentsField()
 
 

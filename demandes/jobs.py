@@ -4,9 +4,9 @@ anonymised, nightly.
 Two steps, each in batches locked with SKIP LOCKED (two runs at once share the rows):
 
 1. In one transaction per batch, each demande loses the insured person's civilité, names and date
-   of birth, its comment and answer, the message of every step of its timeline and the names of
-   its files, and gets `anonymisee_le`. From that commit on, no page shows any of it and its files
-   are out of reach (PieceJointe.objects.visible_to leaves them out).
+   of birth, its comment and answer, the message of every step of its timeline, the names of its
+   files and its private notes (deleted), and gets `anonymisee_le`. From that commit on, no page
+   shows any of it and its files are out of reach (PieceJointe.objects.visible_to leaves them out).
 2. Then the files of anonymised demandes are deleted from storage (local or S3, through the
    storage API), and each row once its file is gone. Storage is not transactional: a file that
    cannot be deleted keeps its row, counted in `files_failed` and logged, and the next run
@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from core.jobs import JobReport, for_each_locked_batch, run_job
 
-from .models import Demande, Evenement, PieceJointe
+from .models import Demande, Evenement, NoteInterne, PieceJointe
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,8 @@ def _anonymise(batch: list[Demande], now: datetime.datetime) -> None:
     ids = [demande.pk for demande in batch]
     Demande.objects.filter(pk__in=ids).update(**ERASED, anonymisee_le=now)
     Evenement.objects.filter(demande__in=ids).exclude(message="").update(message="")
+    # The fund's notes are free texts about the person: they go (SPEC §10).
+    NoteInterne.objects.filter(demande__in=ids).delete()
     # A file's name may name the person; the row itself goes with its file (step 2).
     PieceJointe.objects.filter(demande__in=ids).update(nom="")
     logger.info("anonymise_closed_demandes: %s demande(s) anonymised: %s", len(ids), ids)

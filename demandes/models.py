@@ -178,6 +178,11 @@ class Demande(models.Model):
     anonymisee_le = models.DateTimeField(
         _("données anonymisées le"), null=True, blank=True, editable=False
     )
+    # Since when the organisme waits for the partner's answer (a message "réponse attendue" or a
+    # complement asked); cleared by the partner's next message (SPEC §10).
+    reponse_attendue_depuis = models.DateTimeField(
+        _("réponse du partenaire attendue depuis"), null=True, blank=True, editable=False
+    )
 
     objects = DemandeQuerySet.as_manager()
 
@@ -279,7 +284,12 @@ def attachment_path(instance: "PieceJointe", filename: str) -> str:
 
 
 class Evenement(models.Model):
-    """One line of a demande's timeline: a status change, a message, attachments."""
+    """One line of a demande's timeline: a status change, a message, attachments.
+
+    The timeline is the demande's message thread (SPEC §10): a message is a line with a text,
+    from one side (`de_l_organisme`); a complement asked or provided is a status change with its
+    message. Nothing here is private to the fund: the agents' notes are NoteInterne, apart.
+    """
 
     class Kind(models.TextChoices):
         CREEE = "creee", _("demande envoyée")
@@ -303,6 +313,9 @@ class Evenement(models.Model):
         verbose_name=_("auteur"),
     )
     at = models.DateTimeField(_("date"), default=timezone.now)
+    reponse_attendue = models.BooleanField(_("réponse attendue"), default=False)
+    # When the other side first opened the demande's page after this line was written.
+    lu_le = models.DateTimeField(_("lu le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("événement")
@@ -312,6 +325,58 @@ class Evenement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.demande.reference} — {self.get_kind_display()}"
+
+    @property
+    def is_system(self) -> bool:
+        """A step of the lifecycle without a text: set apart from the messages."""
+        return not self.message and self.kind != self.Kind.MESSAGE
+
+
+def mark_read(demande: Demande, *, by_organisme: bool) -> int:
+    """The other side's messages are read by this side now: one UPDATE, whatever their number."""
+    return (
+        Evenement.objects.filter(demande=demande, de_l_organisme=not by_organisme, lu_le=None)
+        .exclude(message="")
+        .update(lu_le=timezone.now())
+    )
+
+
+class NoteInterneQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "NoteInterneQuerySet":
+        """The fund's own notes: an agent's organisme's, a superuser's all; never a partner's."""
+        if user.is_partner or not user.is_staff:
+            return self.none()
+        return self.filter(demande__in=Demande.objects.visible_to(user))
+
+
+class NoteInterne(models.Model):
+    """An agent's private note on a demande (SPEC §10). In a model of its own, with no reverse
+    accessor on Demande (related_name "+"), so that no partner page, reaching the demande, can
+    reach its notes: they are read only through NoteInterne.objects.visible_to(agent)."""
+
+    demande = models.ForeignKey(Demande, on_delete=models.CASCADE, related_name="+")
+    texte = models.TextField(
+        _("note"), validators=[MaxLengthValidator(COMMENT_MAX_LENGTH), validate_no_nir]
+    )
+    auteur = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("auteur"),
+    )
+    created_at = models.DateTimeField(_("écrite le"), default=timezone.now)
+
+    objects = NoteInterneQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("note interne")
+        verbose_name_plural = _("notes internes")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["demande", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.demande_id} — {self.created_at:%Y-%m-%d}"
 
 
 class PieceJointeQuerySet(models.QuerySet):

@@ -21,7 +21,15 @@ from notifications.services import schedule_email
 
 from . import catalogue
 from .attachments import SIGNATURES
-from .models import Demande, Evenement, PieceJointe, ReferenceCounter, Statut
+from .models import (
+    COMMENT_MAX_LENGTH,
+    Demande,
+    Evenement,
+    NoteInterne,
+    PieceJointe,
+    ReferenceCounter,
+    Statut,
+)
 
 
 class DemandeRuleError(Exception):
@@ -222,12 +230,14 @@ def _lock(demande: Demande) -> Demande:
     # refuses to lock.
     return (
         Demande.objects.select_for_update(of=("self",))
-        .select_related("convention", "auteur", "organisme")
+        .select_related("convention", "auteur", "organisme", "structure")
         .get(pk=demande.pk)
     )
 
 
-def _move(demande: Demande, statut: str, *, by: User, message: str = "") -> Evenement:
+def _move(
+    demande: Demande, statut: str, *, by: User, message: str = "", reponse_attendue: bool = False
+) -> Evenement:
     if not demande.can_become(statut):
         raise DemandeRuleError(
             _("Une demande « %(from)s » ne peut pas passer à « %(to)s ».")
@@ -239,15 +249,23 @@ def _move(demande: Demande, statut: str, *, by: User, message: str = "") -> Even
         demande.closed_at = timezone.now()
         demande.reponse = message
         fields += ["closed_at", "reponse"]
-    demande.save(update_fields=fields)
-    return Evenement.objects.create(
+    if statut == Statut.CLOTUREE or not by.is_staff:
+        demande.reponse_attendue_depuis = None  # closed, or the partner answered
+        fields.append("reponse_attendue_depuis")
+    evenement = Evenement.objects.create(
         demande=demande,
         kind=Evenement.Kind.STATUT,
         statut=statut,
         message=message,
         de_l_organisme=by.is_staff,
         auteur=by,
+        reponse_attendue=reponse_attendue,
     )
+    if reponse_attendue:
+        demande.reponse_attendue_depuis = evenement.at
+        fields.append("reponse_attendue_depuis")
+    demande.save(update_fields=fields)
+    return evenement
 
 
 def _notify_author(demande: Demande, template: str) -> None:
@@ -274,16 +292,125 @@ def prendre_en_charge(*, by: User, demande: Demande) -> None:
 
 @transaction.atomic
 def demander_complement(*, by: User, demande: Demande, message: str) -> None:
+    """An agent's message that expects an answer and moves the status (SPEC §10)."""
     demande = _lock(demande)
-    _move(demande, Statut.COMPLEMENT_DEMANDE, by=by, message=message)
+    _move(demande, Statut.COMPLEMENT_DEMANDE, by=by, message=message, reponse_attendue=True)
     _notify_author(demande, "demandes/complement_demande")
 
 
 @transaction.atomic
 def fournir_complement(*, by: User, demande: Demande, message: str, uploads: Iterable = ()):
-    demande = _lock(demande)
+    """The partner's message that answers a complement asked, and moves the status."""
+    return _provide_complement(_lock(demande), by=by, message=message, uploads=uploads)
+
+
+def _provide_complement(demande: Demande, *, by: User, message: str, uploads: Iterable):
     evenement = _move(demande, Statut.COMPLEMENT_FOURNI, by=by, message=message)
     _store(demande, evenement, uploads, PieceJointe.Sens.ENTRANTE)
+    _notify_organisme(demande)
+    return evenement
+
+
+# --- Messages -------------------------------------------------------------------------------
+
+
+def organisme_recipients_for_message(demande: Demande) -> list[str]:
+    """Who at the fund is e-mailed about a partner's message or complement: the organisme's
+    referent address, until demandes have an owning agent (issue 18, item 2) — the one place to
+    switch to them."""
+    return [demande.organisme.email_referent] if demande.organisme.email_referent else []
+
+
+def _notify_organisme(demande: Demande) -> None:
+    # Where to read, never what was written: the text stays behind the admin's log-in.
+    link = settings.SITE_URL + reverse("admin:demandes_demande_change", args=[demande.pk])
+    for recipient in organisme_recipients_for_message(demande):
+        schedule_email(
+            template="demandes/message_partenaire",
+            recipient=recipient,
+            context={
+                "reference": demande.reference,
+                "structure": demande.structure.nom,
+                "organisme": demande.organisme.nom,
+                "link": link,
+            },
+        )
+
+
+def _check_can_write(by: User, demande: Demande, texte: str) -> None:
+    if not Demande.objects.visible_to(by).filter(pk=demande.pk).exists():
+        raise DemandeRuleError(_("Cette demande n'est pas accessible."))
+    if not demande.is_open:
+        raise DemandeRuleError(
+            _("Cette demande est clôturée : ses échanges ne reçoivent plus de message.")
+        )
+    # The forms say it next to the field first; the service holds the rule whoever calls it.
+    if not texte.strip():
+        raise DemandeRuleError(_("Un message ne peut pas être vide."))
+    if contains_nir(texte):
+        raise DemandeRuleError(NIR_MESSAGE)
+    if len(texte) > COMMENT_MAX_LENGTH:
+        raise DemandeRuleError(
+            _("Un message a %(max)s caractères au plus.") % {"max": COMMENT_MAX_LENGTH}
+        )
+
+
+@transaction.atomic
+def ecrire_message(
+    *,
+    by: User,
+    demande: Demande,
+    texte: str,
+    uploads: Iterable = (),
+    reponse_attendue: bool = False,
+) -> Evenement:
+    """A message of the thread (SPEC §10), from the partner's structure or from the organisme.
+
+    The other side is e-mailed: a partner's message the fund (organisme_recipients_for_message),
+    an agent's the demande's author. An agent's message may expect an answer, which the
+    partner's next message gives; while a complement is asked, that message is the complement
+    and moves the status."""
+    demande = _lock(demande)
+    _check_can_write(by, demande, texte)
+    uploads = list(uploads)
+    if not by.is_staff and demande.statut == Statut.COMPLEMENT_DEMANDE:
+        return _provide_complement(demande, by=by, message=texte, uploads=uploads)
+    if by.is_staff and uploads and not demande.convention.habilitee:
+        raise DemandeRuleError(_("La convention n'est pas habilitée à recevoir des documents."))
+    evenement = Evenement.objects.create(
+        demande=demande,
+        kind=Evenement.Kind.MESSAGE,
+        message=texte,
+        de_l_organisme=by.is_staff,
+        auteur=by,
+        reponse_attendue=by.is_staff and reponse_attendue,
+    )
+    if by.is_staff:
+        _store(demande, evenement, uploads, PieceJointe.Sens.SORTANTE)
+        if reponse_attendue:
+            demande.reponse_attendue_depuis = evenement.at
+            demande.save(update_fields=["reponse_attendue_depuis", "updated_at"])
+        _notify_author(demande, "demandes/message_organisme")
+    else:
+        _store(demande, evenement, uploads, PieceJointe.Sens.ENTRANTE)
+        if demande.reponse_attendue_depuis is not None:
+            demande.reponse_attendue_depuis = None
+            demande.save(update_fields=["reponse_attendue_depuis", "updated_at"])
+        _notify_organisme(demande)
+    return evenement
+
+
+# --- Private notes --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ecrire_note(*, by: User, demande: Demande, texte: str) -> NoteInterne:
+    """An agent's private note (SPEC §10): never shown to the partner."""
+    if not by.is_staff or not Demande.objects.visible_to(by).filter(pk=demande.pk).exists():
+        raise DemandeRuleError(_("Cette demande n'est pas accessible."))
+    if contains_nir(texte):
+        raise DemandeRuleError(NIR_MESSAGE)
+    return NoteInterne.objects.create(demande=demande, auteur=by, texte=texte)
 
 
 @transaction.atomic

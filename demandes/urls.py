@@ -10,5 +10,6 @@ urlpatterns = [
     path("nouvelle/<slug:offre_code>/", views.demande_create, name="create"),
     path("<int:pk>/", views.demande_detail, name="detail"),
     path("<int:pk>/complement/", views.demande_complement, name="complement"),
+    path("<int:pk>/message/", views.demande_message, name="message"),
     path("pieces/<int:pk>/", views.piece_download, name="piece"),
 ]

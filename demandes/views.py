@@ -16,8 +16,8 @@ from audit.services import Action, ObjectType, record_access
 from core.pagination import KeysFirstPaginator
 
 from . import services
-from .forms import ComplementForm, DemandeFilterForm, DemandeForm
-from .models import Demande, PieceJointe, Statut
+from .forms import ComplementForm, DemandeFilterForm, DemandeForm, MessageForm
+from .models import Demande, PieceJointe, Statut, mark_read
 
 LIST_PAGE_SIZE = 20
 
@@ -116,14 +116,26 @@ def demande_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _detail(request: HttpRequest, demande: Demande, complement_form=None) -> HttpResponse:
+def _detail(
+    request: HttpRequest, demande: Demande, complement_form=None, message_form=None
+) -> HttpResponse:
+    """The demande, and its timeline, which is its thread with the organisme (SPEC §10): a
+    complement asked is answered by the complement's form, otherwise an open demande takes a
+    message; a closed one is read-only."""
     evenements = demande.evenements.select_related("auteur").prefetch_related("pieces")
     if complement_form is None and demande.statut == Statut.COMPLEMENT_DEMANDE:
         complement_form = ComplementForm()
+    if message_form is None and demande.is_open and complement_form is None:
+        message_form = MessageForm()
     return render(
         request,
         "demandes/detail.html",
-        {"demande": demande, "evenements": evenements, "complement_form": complement_form},
+        {
+            "demande": demande,
+            "evenements": evenements,
+            "complement_form": complement_form,
+            "message_form": message_form,
+        },
     )
 
 
@@ -133,7 +145,43 @@ def demande_of(request: HttpRequest, pk: int) -> Demande:
 
 
 def demande_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _detail(request, demande_of(request, pk))
+    demande = demande_of(request, pk)
+    mark_read(demande, by_organisme=False)
+    return _detail(request, demande)
+
+
+def _write(request: HttpRequest, demande: Demande, form, *, form_name: str, send, done: str):
+    """A partner's message or complement: the form's errors next to its fields on the demande's
+    page, a refused rule as a message on top, else the confirmation."""
+    if not form.is_valid():
+        return _detail(request, demande, **{form_name: form})
+    try:
+        send(form.cleaned_data)
+    except services.DemandeRuleError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, done % {"organisme": demande.organisme.nom})
+    return redirect("demandes:detail", pk=demande.pk)
+
+
+@require_POST
+def demande_message(request: HttpRequest, pk: int) -> HttpResponse:
+    demande = demande_of(request, pk)
+    if not demande.is_open:
+        messages.error(
+            request, _("Cette demande est clôturée : ses échanges sont en lecture seule.")
+        )
+        return redirect("demandes:detail", pk=demande.pk)
+    return _write(
+        request,
+        demande,
+        MessageForm(request.POST, request.FILES),
+        form_name="message_form",
+        send=lambda data: services.ecrire_message(
+            by=request.user, demande=demande, texte=data["texte"], uploads=data["pieces"]
+        ),
+        done=_("Votre message est envoyé à %(organisme)s."),
+    )
 
 
 @require_POST
@@ -142,25 +190,16 @@ def demande_complement(request: HttpRequest, pk: int) -> HttpResponse:
     if demande.statut != Statut.COMPLEMENT_DEMANDE:
         messages.error(request, _("L'organisme n'attend pas de complément pour cette demande."))
         return redirect("demandes:detail", pk=demande.pk)
-    form = ComplementForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return _detail(request, demande, complement_form=form)
-    try:
-        services.fournir_complement(
-            by=request.user,
-            demande=demande,
-            message=form.cleaned_data["message"],
-            uploads=form.cleaned_data["pieces"],
-        )
-    except services.DemandeRuleError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(
-            request,
-            _("Votre complément est envoyé à %(organisme)s.")
-            % {"organisme": demande.organisme.nom},
-        )
-    return redirect("demandes:detail", pk=demande.pk)
+    return _write(
+        request,
+        demande,
+        ComplementForm(request.POST, request.FILES),
+        form_name="complement_form",
+        send=lambda data: services.fournir_complement(
+            by=request.user, demande=demande, message=data["message"], uploads=data["pieces"]
+        ),
+        done=_("Votre complément est envoyé à %(organisme)s."),
+    )
 
 
 def piece_download(request: HttpRequest, pk: int) -> FileResponse:

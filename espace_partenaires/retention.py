@@ -200,7 +200,8 @@ def demandes(organismes) -> Retention:
         data=_("Demandes pour les assurés"),
         purpose=_(
             "Traiter les demandes d'offres de service des partenaires pour des assurés (identité "
-            "de l'assuré, motif, urgence, échanges, pièces jointes) et en tenir les indicateurs"
+            "de l'assuré, motif, urgence, échanges, notes internes de l'organisme, pièces jointes) "
+            "et en tenir les indicateurs"
         ),
         legal_basis=legal_basis(MISSION),
         delay=delay

@@ -18,7 +18,7 @@ from conventions.scoping import structures_in_scope
 from organismes.scoping import OrganismeScopedAdminMixin, of_own_organisme
 
 from ..catalogue import URGENCES
-from ..models import Demande, Evenement, PieceJointe
+from ..models import Demande, Evenement, PieceJointe, mark_read
 from .indicators import IndicatorsAdminMixin
 from .processing import ProcessingAdminMixin
 
@@ -56,18 +56,36 @@ class ReadOnlyInline(admin.TabularInline):
 
 class EvenementInline(ReadOnlyInline):
     model = Evenement
-    fields = ("at", "kind", "statut", "message", "qui", "documents")
+    fields = ("at", "kind", "statut", "message", "qui", "documents", "lecture")
     readonly_fields = fields
-    verbose_name_plural = _lazy("chronologie")
+    verbose_name_plural = _lazy("échanges et chronologie")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("auteur").prefetch_related("pieces")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("auteur", "demande__structure", "demande__organisme")
+            .prefetch_related("pieces")
+        )
 
     @admin.display(description=_lazy("par"))
     def qui(self, evenement: Evenement) -> str:
         auteur = evenement.auteur.get_full_name() if evenement.auteur else _("compte supprimé")
-        side = _("organisme") if evenement.de_l_organisme else _("partenaire")
+        demande = evenement.demande
+        side = demande.organisme.nom if evenement.de_l_organisme else demande.structure.nom
         return f"{auteur} ({side})"
+
+    @admin.display(description=_lazy("lecture"))
+    def lecture(self, evenement: Evenement) -> str:
+        """Whether the other side has read a message: the partner's by the fund, and back."""
+        if evenement.is_system:
+            return ""
+        attendue = _("réponse attendue") + " — " if evenement.reponse_attendue else ""
+        if evenement.lu_le is None:
+            return attendue + _("Non lu")
+        return attendue + _("Lu le %(date)s") % {
+            "date": date_format(timezone.localtime(evenement.lu_le), "j F Y H:i")
+        }
 
     @admin.display(description=_lazy("pièces jointes"))
     def documents(self, evenement: Evenement) -> str:
@@ -227,6 +245,8 @@ class DemandeAdmin(
                 object_id=obj.pk,
                 reference=obj.reference,
             )
+            if request.method == "GET" and request.user.is_staff:
+                mark_read(obj, by_organisme=True)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_ordering(self, request):
@@ -305,6 +325,16 @@ class DemandeAdmin(
                 "<int:object_id>/cloturer/",
                 wrap(self.cloturer_view),
                 name="demandes_demande_cloturer",
+            ),
+            path(
+                "<int:object_id>/message/",
+                wrap(self.message_view),
+                name="demandes_demande_message",
+            ),
+            path(
+                "<int:object_id>/note/",
+                wrap(self.note_view),
+                name="demandes_demande_note",
             ),
             path(
                 "<int:object_id>/documents/",

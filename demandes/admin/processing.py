@@ -1,5 +1,5 @@
-"""The fund's processing of a demande (SPEC §5): prendre en charge, demander un complément,
-clôturer, joindre des documents.
+"""The fund's processing of a demande (SPEC §5, §10): prendre en charge, demander un complément,
+clôturer, joindre des documents; write in the demande's thread; write a private note.
 
 The change page offers the steps the status allows; each step is a small POST view (registered
 in DemandeAdmin.get_urls) that looks the demande up through the same scoped queryset, so that
@@ -20,7 +20,7 @@ from core.nir import validate_no_nir
 
 from .. import services
 from ..attachments import AttachmentsField
-from ..models import COMMENT_MAX_LENGTH, Demande, Statut
+from ..models import COMMENT_MAX_LENGTH, Demande, NoteInterne, Statut
 
 NOT_HABILITEE = _lazy("La convention n'est pas habilitée à recevoir des documents.")
 
@@ -70,6 +70,33 @@ class DocumentsForm(forms.Form):
     message = message_field(_lazy("Message (facultatif)"), required=False)
 
 
+class MessageForm(forms.Form):
+    """An agent's message in the thread; documents only to a convention habilitée (SPEC §5)."""
+
+    texte = message_field(_lazy("Message au partenaire"))
+    reponse_attendue = forms.BooleanField(
+        label=_lazy("Réponse attendue"),
+        help_text=_lazy("Le partenaire voit « en attente de votre réponse » jusqu'à sa réponse."),
+        required=False,
+    )
+    pieces = AttachmentsField(label=_lazy("Documents (facultatif)"))
+
+    def __init__(self, *args, habilitee: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not habilitee:
+            del self.fields["pieces"]
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(
+        label=_lazy("Note interne"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=COMMENT_MAX_LENGTH,
+        validators=[validate_no_nir],
+        help_text=_lazy("Jamais montrée au partenaire. Ni numéro de sécurité sociale."),
+    )
+
+
 # --- The steps, offered on the change page and run by their views ---------------------------
 
 
@@ -81,6 +108,16 @@ class ProcessingAdminMixin:
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["traitement"] = self.traitement(request, obj) if obj is not None else []
+        if obj is not None and not obj.is_anonymisee:
+            context["notes"] = (
+                NoteInterne.objects.visible_to(request.user)
+                .filter(demande=obj)
+                .select_related("auteur")
+            )
+            if self.can_process(request):
+                context["note_form"] = NoteForm()
+                if obj.is_open:
+                    context["message_form"] = MessageForm(habilitee=obj.convention.habilitee)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def traitement(self, request, demande: Demande) -> list[dict]:
@@ -154,57 +191,83 @@ class ProcessingAdminMixin:
             _("La demande %(reference)s est prise en charge."),
         )
 
+    def form_step(
+        self, request, demande: Demande, form, operation, done: str, *, arguments, **page
+    ) -> HttpResponse:
+        """A step with a form: run when the form is valid (with the service's `arguments` from
+        its cleaned data), else its page, with the errors next to the fields."""
+        if form.is_valid():
+            return self.run(request, demande, operation, done, **arguments(form.cleaned_data))
+        return self.step_page(request, demande, form, **page)
+
     def complement_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         demande = self.demande_to_process(request, object_id)
-        form = ComplementForm(**self.bound(request))
-        if form.is_valid():
-            return self.run(
-                request,
-                demande,
-                services.demander_complement,
-                _("Un complément est demandé pour %(reference)s ; l'auteur en est averti."),
-                message=form.cleaned_data["message"],
-            )
-        return self.step_page(
+        return self.form_step(
             request,
             demande,
-            form,
+            ComplementForm(**self.bound(request)),
+            services.demander_complement,
+            _("Un complément est demandé pour %(reference)s ; l'auteur en est averti."),
+            arguments=lambda data: {"message": data["message"]},
             title=_("Demander un complément"),
             submit_label=_("Demander le complément"),
+        )
+
+    def message_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """A message in the thread (SPEC §10), from the change page's form."""
+        demande = self.demande_to_process(request, object_id)
+        return self.form_step(
+            request,
+            demande,
+            MessageForm(habilitee=demande.convention.habilitee, **self.bound(request)),
+            services.ecrire_message,
+            _("Votre message sur %(reference)s est envoyé ; l'auteur en est averti."),
+            arguments=lambda data: {
+                "texte": data["texte"],
+                "reponse_attendue": data["reponse_attendue"],
+                "uploads": data.get("pieces", []),
+            },
+            title=_("Écrire au partenaire"),
+            submit_label=_("Envoyer le message"),
+        )
+
+    def note_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """A private note, from the change page's form: bound at once (it has no page before)."""
+        demande = self.demande_to_process(request, object_id)
+        return self.form_step(
+            request,
+            demande,
+            NoteForm(request.POST if request.method == "POST" else None),
+            services.ecrire_note,
+            _("La note interne est ajoutée à %(reference)s."),
+            arguments=lambda data: {"texte": data["note"]},
+            title=_("Note interne"),
+            submit_label=_("Ajouter la note"),
         )
 
     def cloturer_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         demande = self.demande_to_process(request, object_id)
         form = ClotureForm(habilitee=demande.convention.habilitee, **self.bound(request))
-        if form.is_valid():
-            return self.run(
-                request,
-                demande,
-                services.cloturer,
-                _("La demande %(reference)s est clôturée ; l'auteur en est averti."),
-                reponse=form.cleaned_data["reponse"],
-                uploads=form.uploads,
-            )
-        return self.step_page(
-            request, demande, form, title=_("Clôturer"), submit_label=_("Clôturer la demande")
+        return self.form_step(
+            request,
+            demande,
+            form,
+            services.cloturer,
+            _("La demande %(reference)s est clôturée ; l'auteur en est averti."),
+            arguments=lambda data: {"reponse": data["reponse"], "uploads": form.uploads},
+            title=_("Clôturer"),
+            submit_label=_("Clôturer la demande"),
         )
 
     def documents_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         demande = self.demande_to_process(request, object_id)
-        form = DocumentsForm(**self.bound(request))
-        if form.is_valid():
-            return self.run(
-                request,
-                demande,
-                services.joindre_documents,
-                _("Les documents sont joints à la demande %(reference)s."),
-                uploads=form.cleaned_data["pieces"],
-                message=form.cleaned_data["message"],
-            )
-        return self.step_page(
+        return self.form_step(
             request,
             demande,
-            form,
+            DocumentsForm(**self.bound(request)),
+            services.joindre_documents,
+            _("Les documents sont joints à la demande %(reference)s."),
+            arguments=lambda data: {"uploads": data["pieces"], "message": data["message"]},
             title=_("Joindre des documents"),
             submit_label=_("Joindre les documents"),
         )

@@ -43,6 +43,9 @@ Action = AccessLogEntry.Action
 # process): the list must stay at this, the demande's page at this plus the one INSERT.
 CHANGELIST_QUERIES = 9
 CHANGE_VIEW_QUERIES = 15
+# Issue 18 (items 3, 4) added to the demande's page: the UPDATE that marks the partner's messages
+# read, and the SELECT of the private notes.
+THREAD_QUERIES = 2
 
 
 def a_pdf(name: str = "attestation.pdf") -> list:
@@ -288,7 +291,7 @@ def test_the_demandes_page_costs_exactly_one_insert_more(agent_client, demande):
     with CaptureQueriesContext(connection) as queries:
         assert agent_client.get(change_url(demande)).status_code == 200
 
-    assert len(queries) == CHANGE_VIEW_QUERIES + 1
+    assert len(queries) == CHANGE_VIEW_QUERIES + THREAD_QUERIES + 1
     assert len(inserts_into_the_log(queries.captured_queries)) == 1
 
 

@@ -44,6 +44,7 @@ class Data:
     people: scenario.Scenario
     demande_complement: str
     demande_cloturee: str
+    demande_echanges: str
 
 
 def build() -> Data:
@@ -86,6 +87,13 @@ def build() -> Data:
     demandes_services.cloturer(
         by=people.agent, demande=cloturee, reponse="Rendez-vous fixé le 3 décembre.", uploads=[]
     )
+    # Issue 18: a thread, the agent's last message expecting an answer.
+    echanges = demande("BERNARD")
+    demandes_services.prendre_en_charge(by=people.agent, demande=echanges)
+    demandes_services.ecrire_message(by=maryse, demande=echanges, texte="Elle est joignable.")
+    demandes_services.ecrire_message(
+        by=people.agent, demande=echanges, texte="Quel jour lui convient ?", reponse_attendue=True
+    )
     # A structure with no technicien yet (empty list), one whose only convention has ended.
     empty = ConventionFactory(organisme=people.gironde, structure=StructureFactory()).structure
     GestionnaireFactory(structure=empty, identifiant="j.durand", email="j.durand@ccas.example")
@@ -113,7 +121,7 @@ def build() -> Data:
             "prenom_nom": maryse.get_full_name(),
         },
     )
-    return Data(people, complement.reference, cloturee.reference)
+    return Data(people, complement.reference, cloturee.reference, echanges.reference)
 
 
 def submit(page: Page, name: str) -> None:
@@ -301,6 +309,11 @@ def walk_technicien(page: Page, visit: Visit, data: Data) -> None:
     menu(page, "Mes demandes")
     page.get_by_role("link", name=data.demande_cloturee).click()
     visit(page, "demande clôturée, avec la réponse")
+    menu(page, "Mes demandes")
+    page.get_by_role("link", name=data.demande_echanges).click()
+    visit(page, "demande, échanges en attente de votre réponse")
+    submit(page, "Envoyer le message")
+    visit(page, "demande, message vide")
     page.goto("/comptes/")
     heading(page, "Accès refusé")
     visit(page, "page interdite (403) : gestion des comptes, pour un technicien")
@@ -325,6 +338,10 @@ def walk_agent(page: Page, visit: Visit, data: Data) -> None:
     visit(page, "administration : clôturer")
     page.get_by_role("button", name="Clôturer la demande").click()
     visit(page, "administration : clôturer, réponse manquante")
+    page.goto("/admin/demandes/demande/")
+    page.get_by_role("link", name=data.demande_complement).click()
+    page.get_by_role("button", name="Envoyer le message").click()
+    visit(page, "administration : message vide")
     page.goto("/admin/demandes/demande/indicateurs/")
     page.get_by_label(re.compile("^Convention")).select_option(str(people.convention.pk))
     page.get_by_role("button", name=re.compile(".")).last.click()

@@ -223,8 +223,27 @@ def test_the_fund_processes_a_demande_and_the_technicien_answers(new_page, peopl
     technicien_page.get_by_role("button", name="Envoyer le complément").click()
     expect(technicien_page.get_by_role("main")).to_contain_text("Attestation envoyée par courrier.")
 
+    # Issue 18, item 3: the thread, an agent's message expecting an answer, the partner's answer.
     agent_page.reload()
     expect(agent_page.get_by_role("main")).to_contain_text("Attestation envoyée par courrier.")
+    agent_page.get_by_label("Message au partenaire").fill("A-t-elle un médecin traitant ?")
+    agent_page.get_by_label("Réponse attendue").check()
+    agent_page.get_by_role("button", name="Envoyer le message").click()
+    expect(agent_page.locator(".messagelist")).to_contain_text("Votre message sur")
+
+    technicien_page.reload()
+    main = technicien_page.get_by_role("main")
+    expect(main).to_contain_text("En attente de votre réponse")
+    expect(main).to_contain_text("A-t-elle un médecin traitant ?")
+    technicien_page.get_by_label("Votre message").fill("Oui, le docteur de la maison de santé.")
+    technicien_page.get_by_role("button", name="Envoyer le message").click()
+    expect(technicien_page.locator(".messages, [role=status], main").first).to_contain_text(
+        "Votre message est envoyé"
+    )
+    expect(main).not_to_contain_text("En attente de votre réponse")
+
+    agent_page.reload()
+    expect(agent_page.get_by_role("main")).to_contain_text("le docteur de la maison de santé")
     agent_page.get_by_role("button", name="Clôturer").click()
     agent_page.get_by_label(re.compile("^Réponse")).fill("Rendez-vous fixé le 3 décembre à 9 h.")
     agent_page.get_by_role("button", name="Clôturer la demande").click()

@@ -222,6 +222,7 @@ EXPECTED_RELATIONS = {
     ("core.HistoryEntry", "by", "SET_NULL"),
     ("demandes.Demande", "auteur", "SET_NULL"),  # "compte supprimé"
     ("demandes.Evenement", "auteur", "SET_NULL"),
+    ("demandes.NoteInterne", "auteur", "SET_NULL"),  # the fund's note stays, "compte supprimé"
     ("notifications.SentEmail", "account", "SET_NULL"),  # kept until its retention purge
     ("organismes.StructureEvent", "by", "SET_NULL"),  # the structure's history stays
     # A purged gestionnaire's review stays: "compte supprimé" in the admin.
