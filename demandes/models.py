@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Civilite
 from core.months import months_before
 from core.nir import validate_no_nir
+from core.workdays import earliest_within, working_days_between
 from organismes.models import Organisme
 from organismes.scoping import of_own_organisme
 
@@ -87,6 +88,32 @@ class DemandeQuerySet(models.QuerySet):
             .filter(closed_at__lt=F("limite"))
         )
 
+    def en_retard(self, today: datetime.date | None = None) -> "DemandeQuerySet":
+        """The open demandes past their organisme's target delay (issue 18, item 6): sent before
+        the first day still within it, chosen per row in SQL among the delays in use (one query
+        for them), as Demande.is_en_retard says of one row."""
+        today = today or timezone.localdate()
+        delays = Organisme.objects.values_list("delai_cible_urgent_jours", "delai_cible_jours")
+        urgent_delays, other_delays = (set(column) for column in zip(*delays, strict=True))
+        whens = [
+            When(
+                **{"urgent": urgent, f"organisme__{field}": days},
+                then=Value(_start_of(earliest_within(days, today))),
+            )
+            for urgent, field, in_use in (
+                (True, "delai_cible_urgent_jours", urgent_delays),
+                (False, "delai_cible_jours", other_delays),
+            )
+            for days in sorted(in_use)
+        ]
+        if not whens:
+            return self.none()
+        return (
+            self.open()
+            .alias(limite=Case(*whens, default=Value(None), output_field=models.DateTimeField()))
+            .filter(created_at__lt=F("limite"))
+        )
+
     def visible_to(self, user) -> "DemandeQuerySet":
         """The demandes this person may see: a partner their structure's, an agent their
         organisme's, a superuser all; none for an inactive account or a structure whose access
@@ -96,6 +123,10 @@ class DemandeQuerySet(models.QuerySet):
         if user.is_partner:
             return self.filter(structure_id=user.structure_id, structure__suspended_at__isnull=True)
         return of_own_organisme(user, self)
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def validate_date_naissance(value: datetime.date) -> None:
@@ -247,6 +278,23 @@ class Demande(models.Model):
     @property
     def is_open(self) -> bool:
         return self.statut != Statut.CLOTUREE
+
+    # --- Delays (issue 18, item 6): from the row and its organisme, no query of their own -----
+
+    @property
+    def delai_cible_jours(self) -> int:
+        organisme = self.organisme
+        return organisme.delai_cible_urgent_jours if self.urgent else organisme.delai_cible_jours
+
+    def age_jours_ouvres(self, today: datetime.date | None = None) -> int:
+        """Working days since sent: up to today while open, up to its closure once closed."""
+        end = timezone.localdate(self.closed_at) if self.closed_at else today
+        return working_days_between(
+            timezone.localdate(self.created_at), end or timezone.localdate()
+        )
+
+    def is_en_retard(self, today: datetime.date | None = None) -> bool:
+        return self.is_open and self.age_jours_ouvres(today) > self.delai_cible_jours
 
     def can_become(self, statut: str) -> bool:
         return statut in TRANSITIONS[Statut(self.statut)]
