@@ -399,3 +399,83 @@ class PieceJointe(models.Model):
 
     def __str__(self) -> str:
         return self.nom
+
+
+# --- The fund's notifications (issue 18, item 1) ---------------------------------------------
+
+
+class FundEvent(models.Model):
+    """Something a partner did that the organisme's agents hear of (demandes/notify.py): written
+    in the transaction of the event, e-mailed at once to who chose so, read by the next daily
+    digests, and deleted by the digest job after FUND_EVENT_RETENTION."""
+
+    class Kind(models.TextChoices):
+        NOUVELLE_URGENTE = "nouvelle_urgente", _("Nouvelle demande urgente")
+        NOUVELLE = "nouvelle", _("Nouvelle demande")
+        COMPLEMENT_FOURNI = "complement_fourni", _("Complément fourni")
+        MESSAGE_PARTENAIRE = "message_partenaire", _("Message du partenaire")
+
+    demande = models.ForeignKey(Demande, on_delete=models.CASCADE, related_name="+")
+    # The demande's organisme, copied: the digest reads an organisme's events by date.
+    organisme = models.ForeignKey(
+        "organismes.Organisme", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    kind = models.CharField(_("événement"), max_length=20, choices=Kind.choices)
+    at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("événement notifié à l'organisme")
+        verbose_name_plural = _("événements notifiés à l'organisme")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["organisme", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} — {self.demande_id}"
+
+
+class NotificationChoice(models.TextChoices):
+    IMMEDIAT = "immediat", _("À chaque fois")
+    RESUME = "resume", _("Dans le résumé quotidien")
+    JAMAIS = "jamais", _("Jamais")
+
+
+def _choice_field(kind: FundEvent.Kind, default: str) -> models.CharField:
+    """An agent's choice for one kind of event, named after it."""
+    return models.CharField(
+        kind.label, max_length=10, choices=NotificationChoice.choices, default=default
+    )
+
+
+class NotificationPreferences(models.Model):
+    """What an agent de caisse chooses to hear of, per kind of event ("Mes notifications"); an
+    agent without a row has the defaults. The digest's date makes the daily job idempotent."""
+
+    Choice = NotificationChoice
+
+    agent = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_preferences",
+        verbose_name=_("agent"),
+    )
+    nouvelle_urgente = _choice_field(FundEvent.Kind.NOUVELLE_URGENTE, NotificationChoice.IMMEDIAT)
+    nouvelle = _choice_field(FundEvent.Kind.NOUVELLE, NotificationChoice.RESUME)
+    complement_fourni = _choice_field(FundEvent.Kind.COMPLEMENT_FOURNI, NotificationChoice.RESUME)
+    message_partenaire = _choice_field(FundEvent.Kind.MESSAGE_PARTENAIRE, NotificationChoice.RESUME)
+    digest_sent_on = models.DateField(_("dernier résumé le"), null=True, blank=True, editable=False)
+    # The end of the period the last digest covered: the next one starts there.
+    digest_covered_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("préférences de notification")
+        verbose_name_plural = _("préférences de notification")
+
+    def __str__(self) -> str:
+        return str(self.agent)
+
+    @classmethod
+    def default(cls, kind: str) -> str:
+        return cls._meta.get_field(kind).default
+
+    def choice(self, kind: str) -> str:
+        return getattr(self, kind)

@@ -19,7 +19,7 @@ from conventions.models import Convention, Offre
 from core.nir import NIR_MESSAGE, contains_nir
 from notifications.services import schedule_email
 
-from . import catalogue
+from . import catalogue, notify
 from .attachments import SIGNATURES
 from .models import Demande, Evenement, PieceJointe, ReferenceCounter, Statut
 
@@ -211,6 +211,9 @@ def create_demande(
     )
     evenement = Evenement.objects.create(demande=demande, kind=Evenement.Kind.CREEE, auteur=by)
     _store(demande, evenement, uploads, PieceJointe.Sens.ENTRANTE)
+    notify.fund_event(
+        demande, notify.Event.NOUVELLE_URGENTE if demande.urgent else notify.Event.NOUVELLE
+    )
     return demande
 
 
@@ -284,6 +287,7 @@ def fournir_complement(*, by: User, demande: Demande, message: str, uploads: Ite
     demande = _lock(demande)
     evenement = _move(demande, Statut.COMPLEMENT_FOURNI, by=by, message=message)
     _store(demande, evenement, uploads, PieceJointe.Sens.ENTRANTE)
+    notify.fund_event(demande, notify.Event.COMPLEMENT_FOURNI)
 
 
 @transaction.atomic

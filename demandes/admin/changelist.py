@@ -20,6 +20,7 @@ from organismes.scoping import OrganismeScopedAdminMixin, of_own_organisme
 from ..catalogue import URGENCES
 from ..models import Demande, Evenement, PieceJointe
 from .indicators import IndicatorsAdminMixin
+from .preferences import NotificationPreferencesAdminMixin
 from .processing import ProcessingAdminMixin
 
 
@@ -132,7 +133,11 @@ class OverdueFilter(admin.SimpleListFilter):
 
 @admin.register(Demande)
 class DemandeAdmin(
-    OrganismeScopedAdminMixin, ProcessingAdminMixin, IndicatorsAdminMixin, admin.ModelAdmin
+    OrganismeScopedAdminMixin,
+    ProcessingAdminMixin,
+    IndicatorsAdminMixin,
+    NotificationPreferencesAdminMixin,
+    admin.ModelAdmin,
 ):
     change_form_template = "admin/demandes/demande/change_form.html"
     change_list_template = "admin/demandes/demande/change_list.html"
@@ -318,6 +323,11 @@ class DemandeAdmin(
                 "indicateurs/",
                 wrap(self.indicateurs_view),
                 name="demandes_demande_indicateurs",
+            ),
+            path(
+                "notifications/",
+                wrap(self.notifications_view),
+                name="demandes_demande_notifications",
             ),
             path(
                 "<int:object_id>/prendre-en-charge/",

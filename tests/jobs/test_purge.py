@@ -222,6 +222,8 @@ EXPECTED_RELATIONS = {
     ("core.HistoryEntry", "by", "SET_NULL"),
     ("demandes.Demande", "auteur", "SET_NULL"),  # "compte supprimé"
     ("demandes.Evenement", "auteur", "SET_NULL"),
+    # An agent's choice of notifications is theirs alone: it goes with the account.
+    ("demandes.NotificationPreferences", "agent", "CASCADE"),
     ("notifications.SentEmail", "account", "SET_NULL"),  # kept until its retention purge
     ("organismes.StructureEvent", "by", "SET_NULL"),  # the structure's history stays
     # A purged gestionnaire's review stays: "compte supprimé" in the admin.
