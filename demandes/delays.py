@@ -3,14 +3,15 @@ the time to close of an offer's demandes with an organisme, over the last 90 day
 closed demandes (fewer would say more about chance than about the fund).
 
 One query: the window functions rank every closure of the period (CUME_DIST) and count them,
-and the first duration at or past 90 % is the answer. Not cached: it reads the closed demandes
-of one organisme and one offer over 90 days through the (organisme, statut) index, a few
-thousand rows at most, on two pages a partner opens once per demande (docs/decisions.md).
+and the first duration at or past 90 % is the answer; it reads only that offer's closures of
+the period (demande_delai_habituel_idx). The pages read it through a cache, for an hour per
+(organisme, offer): a figure over 90 days does not move within the hour (docs/decisions.md).
 """
 
 import datetime
 import math
 
+from django.core.cache import cache
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Window
 from django.db.models.functions import CumeDist
 from django.utils import timezone
@@ -23,6 +24,7 @@ from .models import Demande, Statut
 PERIOD = datetime.timedelta(days=90)
 MIN_CLOSED = 20
 DECILE = 0.9
+CACHE_SECONDS = 3600
 
 
 def usual_processing_days(
@@ -53,3 +55,13 @@ def usual_processing_days(
     if row is None or row[1] < MIN_CLOSED:
         return None
     return max(1, math.ceil(row[0] / datetime.timedelta(days=1)))
+
+
+def usual_processing_days_cached(organisme: Organisme, offre: Offre) -> int | None:
+    """usual_processing_days, computed at most once an hour per (organisme, offer)."""
+    key = f"demandes:delai-habituel:{organisme.pk}:{offre.pk}"
+    days = cache.get(key)
+    if days is None:
+        days = usual_processing_days(organisme, offre) or 0  # 0: nothing to show, cached too
+        cache.set(key, days, CACHE_SECONDS)
+    return days or None

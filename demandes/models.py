@@ -257,6 +257,14 @@ class Demande(models.Model):
             models.Index(fields=["organisme", "-urgent", "created_at"]),
             models.Index(fields=["organisme", "statut"]),
             # The indicators of a convention over a period: every figure from the index alone.
+            # The usual processing time of an offer with an organisme (demandes/delays.py): its
+            # closures of the last 90 days, not the organisme's years of closed demandes.
+            models.Index(
+                fields=["organisme", "offre", "closed_at"],
+                include=["created_at"],
+                condition=Q(statut="cloturee"),
+                name="demande_delai_habituel_idx",
+            ),
             models.Index(
                 fields=["convention", "created_at"],
                 include=["offre", "urgent", "categorie_urgence", "statut", "closed_at"],

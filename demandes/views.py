@@ -88,7 +88,7 @@ def demande_create(request: HttpRequest, offre_code: str) -> HttpResponse:
             "form": form,
             "offre": offre,
             "files_lost": form.is_bound and bool(request.FILES),
-            "usual_days": delays.usual_processing_days(request.organisme, offre),
+            "usual_days": delays.usual_processing_days_cached(request.organisme, offre),
         },
     )
 
@@ -133,7 +133,7 @@ def _detail(request: HttpRequest, demande: Demande, complement_form=None) -> Htt
             "evenements": evenements,
             "complement_form": complement_form,
             "usual_days": demande.is_open
-            and delays.usual_processing_days(demande.organisme, demande.offre),
+            and delays.usual_processing_days_cached(demande.organisme, demande.offre),
         },
     )
 

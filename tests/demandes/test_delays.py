@@ -255,3 +255,19 @@ def test_the_partner_sees_it_on_the_form_and_on_the_demande(client, technicien, 
     # Another offer, without 20 closed demandes: nothing.
     page = client.get(reverse("demandes:create", args=["document"])).content.decode()
     assert "9 demandes sur 10" not in page
+
+
+def test_the_pages_compute_it_once_an_hour(client, technicien, convention, agent):
+    with time_machine.travel(NOW, tick=False):
+        close_after(technicien, convention, agent, [2.5] * 19)
+        log_in_verified(client, technicien)
+        client.get(reverse("accounts:organisme_selection"))
+        url = reverse("demandes:create", args=["rendez-vous"])
+        assert "9 demandes sur 10" not in client.get(url).content.decode()
+    with time_machine.travel(NOW + datetime.timedelta(minutes=5), tick=False):
+        close_after(technicien, convention, agent, [2.5])  # sent on 1 October: the 20th
+        assert "9 demandes sur 10" not in client.get(url).content.decode()  # cached
+    with time_machine.travel(NOW + datetime.timedelta(minutes=61), tick=False):
+        log_in_verified(client, technicien)  # the session's idle timeout has passed
+        client.get(reverse("accounts:organisme_selection"))
+        assert "9 demandes sur 10" in client.get(url).content.decode()
