@@ -5,17 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conventions', '0006_nir_guard'),
-        ('demandes', '0007_fund_notifications'),
-        ('organismes', '0007_delais_cibles'),
+        ("conventions", "0006_nir_guard"),
+        ("demandes", "0007_fund_notifications"),
+        ("organismes", "0007_delais_cibles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='demande',
-            index=models.Index(condition=models.Q(('statut', 'cloturee')), fields=['organisme', 'offre', 'closed_at'], include=('created_at',), name='demande_delai_habituel_idx'),
+            model_name="demande",
+            index=models.Index(
+                condition=models.Q(("statut", "cloturee")),
+                fields=["organisme", "offre", "closed_at"],
+                include=("created_at",),
+                name="demande_delai_habituel_idx",
+            ),
         ),
     ]
