@@ -27,6 +27,9 @@ from django.utils import timezone
 from core.jobs import JobReport, for_each_locked_batch, run_job
 
 from .models import Demande, Evenement, NoteInterne, PieceJointe
+from .notify import send_daily_digests
+
+__all__ = ["anonymise_closed_demandes", "send_daily_digests"]
 
 logger = logging.getLogger(__name__)
 

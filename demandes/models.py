@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Civilite
 from core.months import months_before
 from core.nir import validate_no_nir
+from core.workdays import earliest_within, working_days_between
 from organismes.models import Organisme
 from organismes.scoping import of_own_organisme
 
@@ -87,6 +88,32 @@ class DemandeQuerySet(models.QuerySet):
             .filter(closed_at__lt=F("limite"))
         )
 
+    def en_retard(self, today: datetime.date | None = None) -> "DemandeQuerySet":
+        """The open demandes past their organisme's target delay (issue 18, item 6): sent before
+        the first day still within it, chosen per row in SQL among the delays in use (one query
+        for them), as Demande.is_en_retard says of one row."""
+        today = today or timezone.localdate()
+        delays = Organisme.objects.values_list("delai_cible_urgent_jours", "delai_cible_jours")
+        urgent_delays, other_delays = (set(column) for column in zip(*delays, strict=True))
+        whens = [
+            When(
+                **{"urgent": urgent, f"organisme__{field}": days},
+                then=Value(_start_of(earliest_within(days, today))),
+            )
+            for urgent, field, in_use in (
+                (True, "delai_cible_urgent_jours", urgent_delays),
+                (False, "delai_cible_jours", other_delays),
+            )
+            for days in sorted(in_use)
+        ]
+        if not whens:
+            return self.none()
+        return (
+            self.open()
+            .alias(limite=Case(*whens, default=Value(None), output_field=models.DateTimeField()))
+            .filter(created_at__lt=F("limite"))
+        )
+
     def visible_to(self, user) -> "DemandeQuerySet":
         """The demandes this person may see: a partner their structure's, an agent their
         organisme's, a superuser all; none for an inactive account or a structure whose access
@@ -96,6 +123,10 @@ class DemandeQuerySet(models.QuerySet):
         if user.is_partner:
             return self.filter(structure_id=user.structure_id, structure__suspended_at__isnull=True)
         return of_own_organisme(user, self)
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def validate_date_naissance(value: datetime.date) -> None:
@@ -231,6 +262,14 @@ class Demande(models.Model):
             models.Index(fields=["organisme", "-urgent", "created_at"]),
             models.Index(fields=["organisme", "statut"]),
             # The indicators of a convention over a period: every figure from the index alone.
+            # The usual processing time of an offer with an organisme (demandes/delays.py): its
+            # closures of the last 90 days, not the organisme's years of closed demandes.
+            models.Index(
+                fields=["organisme", "offre", "closed_at"],
+                include=["created_at"],
+                condition=Q(statut="cloturee"),
+                name="demande_delai_habituel_idx",
+            ),
             models.Index(
                 fields=["convention", "created_at"],
                 include=["offre", "urgent", "categorie_urgence", "statut", "closed_at"],
@@ -252,6 +291,23 @@ class Demande(models.Model):
     @property
     def is_open(self) -> bool:
         return self.statut != Statut.CLOTUREE
+
+    # --- Delays (issue 18, item 6): from the row and its organisme, no query of their own -----
+
+    @property
+    def delai_cible_jours(self) -> int:
+        organisme = self.organisme
+        return organisme.delai_cible_urgent_jours if self.urgent else organisme.delai_cible_jours
+
+    def age_jours_ouvres(self, today: datetime.date | None = None) -> int:
+        """Working days since sent: up to today while open, up to its closure once closed."""
+        end = timezone.localdate(self.closed_at) if self.closed_at else today
+        return working_days_between(
+            timezone.localdate(self.created_at), end or timezone.localdate()
+        )
+
+    def is_en_retard(self, today: datetime.date | None = None) -> bool:
+        return self.is_open and self.age_jours_ouvres(today) > self.delai_cible_jours
 
     def can_become(self, statut: str) -> bool:
         return statut in TRANSITIONS[Statut(self.statut)]
@@ -416,3 +472,83 @@ class PieceJointe(models.Model):
 
     def __str__(self) -> str:
         return self.nom
+
+
+# --- The fund's notifications (issue 18, item 1) ---------------------------------------------
+
+
+class FundEvent(models.Model):
+    """Something a partner did that the organisme's agents hear of (demandes/notify.py): written
+    in the transaction of the event, e-mailed at once to who chose so, read by the next daily
+    digests, and deleted by the digest job after FUND_EVENT_RETENTION."""
+
+    class Kind(models.TextChoices):
+        NOUVELLE_URGENTE = "nouvelle_urgente", _("Nouvelle demande urgente")
+        NOUVELLE = "nouvelle", _("Nouvelle demande")
+        COMPLEMENT_FOURNI = "complement_fourni", _("Complément fourni")
+        MESSAGE_PARTENAIRE = "message_partenaire", _("Message du partenaire")
+
+    demande = models.ForeignKey(Demande, on_delete=models.CASCADE, related_name="+")
+    # The demande's organisme, copied: the digest reads an organisme's events by date.
+    organisme = models.ForeignKey(
+        "organismes.Organisme", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    kind = models.CharField(_("événement"), max_length=20, choices=Kind.choices)
+    at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("événement notifié à l'organisme")
+        verbose_name_plural = _("événements notifiés à l'organisme")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["organisme", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} — {self.demande_id}"
+
+
+class NotificationChoice(models.TextChoices):
+    IMMEDIAT = "immediat", _("À chaque fois")
+    RESUME = "resume", _("Dans le résumé quotidien")
+    JAMAIS = "jamais", _("Jamais")
+
+
+def _choice_field(kind: FundEvent.Kind, default: str) -> models.CharField:
+    """An agent's choice for one kind of event, named after it."""
+    return models.CharField(
+        kind.label, max_length=10, choices=NotificationChoice.choices, default=default
+    )
+
+
+class NotificationPreferences(models.Model):
+    """What an agent de caisse chooses to hear of, per kind of event ("Mes notifications"); an
+    agent without a row has the defaults. The digest's date makes the daily job idempotent."""
+
+    Choice = NotificationChoice
+
+    agent = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_preferences",
+        verbose_name=_("agent"),
+    )
+    nouvelle_urgente = _choice_field(FundEvent.Kind.NOUVELLE_URGENTE, NotificationChoice.IMMEDIAT)
+    nouvelle = _choice_field(FundEvent.Kind.NOUVELLE, NotificationChoice.RESUME)
+    complement_fourni = _choice_field(FundEvent.Kind.COMPLEMENT_FOURNI, NotificationChoice.RESUME)
+    message_partenaire = _choice_field(FundEvent.Kind.MESSAGE_PARTENAIRE, NotificationChoice.RESUME)
+    digest_sent_on = models.DateField(_("dernier résumé le"), null=True, blank=True, editable=False)
+    # The end of the period the last digest covered: the next one starts there.
+    digest_covered_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("préférences de notification")
+        verbose_name_plural = _("préférences de notification")
+
+    def __str__(self) -> str:
+        return str(self.agent)
+
+    @classmethod
+    def default(cls, kind: str) -> str:
+        return cls._meta.get_field(kind).default
+
+    def choice(self, kind: str) -> str:
+        return getattr(self, kind)

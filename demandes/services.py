@@ -19,7 +19,7 @@ from conventions.models import Convention, Offre
 from core.nir import NIR_MESSAGE, contains_nir
 from notifications.services import schedule_email
 
-from . import catalogue
+from . import catalogue, notify
 from .attachments import SIGNATURES
 from .models import (
     COMMENT_MAX_LENGTH,
@@ -219,6 +219,9 @@ def create_demande(
     )
     evenement = Evenement.objects.create(demande=demande, kind=Evenement.Kind.CREEE, auteur=by)
     _store(demande, evenement, uploads, PieceJointe.Sens.ENTRANTE)
+    notify.fund_event(
+        demande, notify.Event.NOUVELLE_URGENTE if demande.urgent else notify.Event.NOUVELLE
+    )
     return demande
 
 
@@ -307,34 +310,11 @@ def fournir_complement(*, by: User, demande: Demande, message: str, uploads: Ite
 def _provide_complement(demande: Demande, *, by: User, message: str, uploads: Iterable):
     evenement = _move(demande, Statut.COMPLEMENT_FOURNI, by=by, message=message)
     _store(demande, evenement, uploads, PieceJointe.Sens.ENTRANTE)
-    _notify_organisme(demande)
+    notify.fund_event(demande, notify.Event.COMPLEMENT_FOURNI)
     return evenement
 
 
 # --- Messages -------------------------------------------------------------------------------
-
-
-def organisme_recipients_for_message(demande: Demande) -> list[str]:
-    """Who at the fund is e-mailed about a partner's message or complement: the organisme's
-    referent address, until demandes have an owning agent (issue 18, item 2) — the one place to
-    switch to them."""
-    return [demande.organisme.email_referent] if demande.organisme.email_referent else []
-
-
-def _notify_organisme(demande: Demande) -> None:
-    # Where to read, never what was written: the text stays behind the admin's log-in.
-    link = settings.SITE_URL + reverse("admin:demandes_demande_change", args=[demande.pk])
-    for recipient in organisme_recipients_for_message(demande):
-        schedule_email(
-            template="demandes/message_partenaire",
-            recipient=recipient,
-            context={
-                "reference": demande.reference,
-                "structure": demande.structure.nom,
-                "organisme": demande.organisme.nom,
-                "link": link,
-            },
-        )
 
 
 def _check_can_write(by: User, demande: Demande, texte: str) -> None:
@@ -366,10 +346,10 @@ def ecrire_message(
 ) -> Evenement:
     """A message of the thread (SPEC §10), from the partner's structure or from the organisme.
 
-    The other side is e-mailed: a partner's message the fund (organisme_recipients_for_message),
-    an agent's the demande's author. An agent's message may expect an answer, which the
-    partner's next message gives; while a complement is asked, that message is the complement
-    and moves the status."""
+    The other side is told: a partner's message the organisme's agents, at once or in their
+    digest as each chose (notify.fund_event), an agent's the demande's author. An agent's
+    message may expect an answer, which the partner's next message gives; while a complement is
+    asked, that message is the complement and moves the status."""
     demande = _lock(demande)
     _check_can_write(by, demande, texte)
     uploads = list(uploads)
@@ -396,7 +376,7 @@ def ecrire_message(
         if demande.reponse_attendue_depuis is not None:
             demande.reponse_attendue_depuis = None
             demande.save(update_fields=["reponse_attendue_depuis", "updated_at"])
-        _notify_organisme(demande)
+        notify.fund_event(demande, notify.Event.MESSAGE_PARTENAIRE)
     return evenement
 
 

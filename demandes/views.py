@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from audit.services import Action, ObjectType, record_access
 from core.pagination import KeysFirstPaginator
 
-from . import services
+from . import delays, services
 from .forms import ComplementForm, DemandeFilterForm, DemandeForm, MessageForm
 from .models import Demande, PieceJointe, Statut, mark_read
 
@@ -84,7 +84,12 @@ def demande_create(request: HttpRequest, offre_code: str) -> HttpResponse:
     return render(
         request,
         "demandes/form.html",
-        {"form": form, "offre": offre, "files_lost": form.is_bound and bool(request.FILES)},
+        {
+            "form": form,
+            "offre": offre,
+            "files_lost": form.is_bound and bool(request.FILES),
+            "usual_days": delays.usual_processing_days_cached(request.organisme, offre),
+        },
     )
 
 
@@ -135,6 +140,8 @@ def _detail(
             "evenements": evenements,
             "complement_form": complement_form,
             "message_form": message_form,
+            "usual_days": demande.is_open
+            and delays.usual_processing_days_cached(demande.organisme, demande.offre),
         },
     )
 

@@ -71,6 +71,7 @@ DAILY_JOBS = {
         "demandes.tasks.anonymise_closed_demandes",
         "JOB_TIME_ANONYMISE_DEMANDES",
     ),
+    "send-daily-digests": ("demandes.tasks.send_daily_digests", "JOB_TIME_DIGEST"),
 }
 
 

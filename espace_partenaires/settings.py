@@ -468,6 +468,8 @@ JOB_TIME_DORMANT_WARNING = env.str("JOB_TIME_DORMANT_WARNING", default="06:45")
 JOB_TIME_DORMANT_INACTIVATION = env.str("JOB_TIME_DORMANT_INACTIVATION", default="01:15")
 JOB_TIME_PURGE_ACCESS_LOG = env.str("JOB_TIME_PURGE_ACCESS_LOG", default="03:40")
 JOB_TIME_ANONYMISE_DEMANDES = env.str("JOB_TIME_ANONYMISE_DEMANDES", default="02:15")
+# The agents' daily digest of what arrived (issue 18, item 1), before their day starts.
+JOB_TIME_DIGEST = env.str("JOB_TIME_DIGEST", default="07:40")
 # The e-mail outbox (docs/reliability.md): the sweeper publishes again, every minute, a row still
 # pending this many seconds after it was written; a failed attempt waits BACKOFF × 2^(n-1) seconds
 # (an hour at most) before the next, and the row fails for good after MAX_ATTEMPTS; a worker's

@@ -19,6 +19,8 @@ class OrganismeAdmin(HistoryAdminMixin, admin.ModelAdmin):
         "email_referent",
         "delai_purge_mois",
         "delai_conservation_demandes_mois",
+        "delai_cible_urgent_jours",
+        "delai_cible_jours",
     )
     search_fields = ("nom", "code")
 

@@ -36,6 +36,20 @@ class Organisme(models.Model):
         ),
     )
 
+    # Issue 18, item 6: the target delays of the fund's work queue, in working days since sent.
+    delai_cible_urgent_jours = models.PositiveSmallIntegerField(
+        _("délai cible des demandes urgentes (jours ouvrés)"),
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_("Passé ce délai, une demande urgente non clôturée est « en retard »."),
+    )
+    delai_cible_jours = models.PositiveSmallIntegerField(
+        _("délai cible des autres demandes (jours ouvrés)"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text=_("Passé ce délai, une demande non clôturée est « en retard »."),
+    )
+
     class Meta:
         verbose_name = _("organisme d'assurance maladie")
         verbose_name_plural = _("organismes d'assurance maladie")
@@ -51,6 +65,14 @@ class Organisme(models.Model):
                     delai_conservation_demandes_mois__lte=120,
                 ),
                 name="organisme_delai_conservation_demandes_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(delai_cible_urgent_jours__gte=1, delai_cible_urgent_jours__lte=30),
+                name="organisme_delai_cible_urgent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(delai_cible_jours__gte=1, delai_cible_jours__lte=90),
+                name="organisme_delai_cible_range",
             ),
         ]
 

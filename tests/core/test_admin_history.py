@@ -300,6 +300,8 @@ def test_a_creation_through_the_admin_is_in_the_history(superuser_client):
             "email_referent": "referent@cpam.example",
             "delai_purge_mois": "6",
             "delai_conservation_demandes_mois": "24",
+            "delai_cible_urgent_jours": "2",
+            "delai_cible_jours": "10",
         },
     )
     assert response.status_code == 302

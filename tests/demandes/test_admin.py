@@ -215,7 +215,9 @@ def test_the_structure_filter_offers_only_the_agents_structures(
     response = changelist(agent_client)
 
     [structure_filter] = [
-        spec for spec in response.context["cl"].filter_specs if spec.field_path == "structure"
+        spec
+        for spec in response.context["cl"].filter_specs
+        if getattr(spec, "field_path", None) == "structure"
     ]
     labels = sorted(label for _pk, label in structure_filter.lookup_choices)
     assert labels == ["CCAS CREIL", "UDAF OISE"]

@@ -16,10 +16,17 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from demandes import services
+from demandes import notify, services
 from demandes.attachments import AttachmentsField
 from demandes.jobs import anonymise_closed_demandes
-from demandes.models import Evenement, NoteInterne, Statut
+from demandes.models import (
+    Evenement,
+    FundEvent,
+    NoteInterne,
+    NotificationChoice,
+    NotificationPreferences,
+    Statut,
+)
 from notifications.models import SentEmail
 from notifications.services import render_email
 from tests.factories import (
@@ -103,7 +110,14 @@ def messages_of(demande) -> list[Evenement]:
 # --- The partner writes ---------------------------------------------------------------------
 
 
-def test_a_technicien_writes_to_the_organisme_which_is_emailed(technicien, demande, convention):
+def test_a_technicien_writes_to_the_organisme_whose_agents_are_told_as_they_chose(
+    technicien, demande, convention, agent
+):
+    # Paul wants partners' messages at once; a colleague keeps the default (the digest).
+    NotificationPreferences.objects.create(
+        agent=agent, message_partenaire=NotificationChoice.IMMEDIAT
+    )
+    AgentFactory(organisme=convention.organisme)
     client = logged_in(technicien)
     assert 'name="texte"' in client.get(detail(demande)).content.decode()
 
@@ -116,8 +130,9 @@ def test_a_technicien_writes_to_the_organisme_which_is_emailed(technicien, deman
         technicien,
         False,
     )
-    [email] = SentEmail.objects.filter(template="demandes/message_partenaire")
-    assert email.recipient == "referent@cpam.example"
+    [email] = SentEmail.objects.filter(template=notify.IMMEDIATE_TEMPLATE)
+    assert email.recipient == agent.email
+    assert FundEvent.objects.filter(demande=demande, kind=FundEvent.Kind.MESSAGE_PARTENAIRE)
     subject, text, _html = render_email(email.template, email.context)
     assert demande.reference in subject
     assert settings.SITE_URL + admin_url("change", demande) in text
@@ -128,10 +143,6 @@ def test_a_technicien_writes_to_the_organisme_which_is_emailed(technicien, deman
     # The demande sent is a step of the lifecycle, set apart; the message is said by a side.
     assert response.content.decode().count(" timeline-system") == 1
     assert response.content.decode().count(" timeline-said") == 1
-
-
-def test_the_recipients_of_a_partners_message_are_behind_one_function(demande):
-    assert services.organisme_recipients_for_message(demande) == ["referent@cpam.example"]
 
 
 def test_a_gestionnaire_of_the_structure_may_write_too(convention, demande):
@@ -163,7 +174,7 @@ def test_a_message_with_a_nir_is_refused_next_to_the_field_and_kept(technicien, 
     assert "numéro de sécurité sociale" in str(response.context["message_form"].errors["texte"])
     assert NIR in response.content.decode()  # the input is kept
     assert messages_of(demande) == []
-    assert not SentEmail.objects.filter(template="demandes/message_partenaire").exists()
+    assert not FundEvent.objects.filter(kind=FundEvent.Kind.MESSAGE_PARTENAIRE).exists()
 
 
 def test_a_message_too_long_is_refused(technicien, demande):
@@ -226,7 +237,7 @@ def test_an_agent_expects_an_answer_until_the_partner_answers(technicien, agent,
     client.post(message_url(demande), {"texte": "Adresse confirmée."})
     assert "En attente de votre réponse" not in page_text(client.get(detail(demande)))
     assert "En attente de votre réponse" not in page_text(client.get(reverse("demandes:list")))
-    assert SentEmail.objects.filter(template="demandes/message_partenaire").count() == 1
+    assert FundEvent.objects.filter(kind=FundEvent.Kind.MESSAGE_PARTENAIRE).count() == 1
 
 
 def test_another_organismes_agent_cannot_message(demande):
@@ -288,7 +299,11 @@ def test_a_complement_asked_is_an_agents_message_expecting_an_answer(technicien,
     assert demande.statut == Statut.COMPLEMENT_FOURNI and demande.reponse_attendue_depuis is None
     last = demande.evenements.order_by("-pk").first()
     assert (last.statut, last.message) == (Statut.COMPLEMENT_FOURNI, "Le voici.")
-    assert SentEmail.objects.filter(template="demandes/message_partenaire").count() == 1
+    # Told to the fund as the complement it is, not also as a message.
+    kinds = list(
+        FundEvent.objects.exclude(kind=FundEvent.Kind.NOUVELLE).values_list("kind", flat=True)
+    )
+    assert kinds == [FundEvent.Kind.COMPLEMENT_FOURNI]
 
 
 # --- Query counts ---------------------------------------------------------------------------
@@ -358,6 +373,13 @@ def test_no_partner_page_nor_email_about_a_demande_shows_its_notes(
     technicien, agent, demande, convention
 ):
     gestionnaire = GestionnaireFactory(structure=convention.structure)
+    # The agent hears of everything at once; a colleague reads it all in the daily digest.
+    NotificationPreferences.objects.create(
+        agent=agent,
+        complement_fourni=NotificationChoice.IMMEDIAT,
+        message_partenaire=NotificationChoice.IMMEDIAT,
+    )
+    AgentFactory(organisme=convention.organisme)
     NoteInterne.objects.create(demande=demande, auteur=agent, texte=NOTE)
     # Every step that e-mails the partner or the fund, with notes written all along.
     services.ecrire_message(by=agent, demande=demande, texte="Question ?", reponse_attendue=True)
@@ -366,6 +388,8 @@ def test_no_partner_page_nor_email_about_a_demande_shows_its_notes(
     NoteInterne.objects.create(demande=demande, auteur=agent, texte=NOTE + " bis")
     services.fournir_complement(by=technicien, demande=demande, message="Le complément.")
     services.cloturer(by=agent, demande=demande, reponse="Clôturée.")
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=12)):  # the next morning
+        assert notify.send_daily_digests().digests >= 1
 
     pages = [
         reverse("home"),
@@ -383,7 +407,8 @@ def test_no_partner_page_nor_email_about_a_demande_shows_its_notes(
     emails = SentEmail.objects.all()
     assert {e.template for e in emails} >= {
         "demandes/message_organisme",
-        "demandes/message_partenaire",
+        notify.IMMEDIATE_TEMPLATE,
+        notify.DIGEST_TEMPLATE,
         "demandes/complement_demande",
         "demandes/cloturee",
     }

@@ -49,6 +49,10 @@ def build(now) -> dict:
     demande = make_demande(author, with_files, uploads=AttachmentsField().clean([pdf_upload()]))
     author.delete()  # purged since: no e-mail of the closure, which the e-mail log would purge
     cloturer(by=agent, demande=demande, reponse="Fait.")
+    # Sent yesterday to that agent's organisme: in the agent's daily digest (its notice of the
+    # demande above, older than its retention, is deleted by the same job).
+    now(2026, 5, 9, 15, 0)
+    make_demande(TechnicienFactory(structure=with_files.structure), with_files)
     now(*MOMENT)
     SessionStore().create()  # in use now
     organisme = OrganismeFactory(nom="CPAM DE L'OISE", delai_purge_mois=6)

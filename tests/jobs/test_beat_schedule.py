@@ -45,7 +45,7 @@ def test_the_outbox_is_swept_every_minute():
     assert SWEEP_OUTBOX == {"task": "notifications.tasks.sweep_outbox", "schedule": 60.0}
 
 
-def test_the_thirteen_daily_jobs_and_the_sweeper_are_scheduled():
+def test_the_fourteen_daily_jobs_and_the_sweeper_are_scheduled():
     assert {entry["task"] for entry in app.conf.beat_schedule.values()} == {
         "notifications.tasks.sweep_outbox",
         "accounts.tasks.end_conventions",
@@ -61,4 +61,5 @@ def test_the_thirteen_daily_jobs_and_the_sweeper_are_scheduled():
         "accounts.tasks.inactivate_dormant_accounts",
         "audit.tasks.purge_access_log",
         "demandes.tasks.anonymise_closed_demandes",
+        "demandes.tasks.send_daily_digests",
     }

@@ -18,7 +18,7 @@ from accounts.jobs import (
     warn_dormant_accounts,
 )
 from audit.jobs import purge_access_log
-from demandes.jobs import anonymise_closed_demandes
+from demandes.jobs import anonymise_closed_demandes, send_daily_digests
 from espace_partenaires.celery import DAILY_JOBS
 from inscriptions.jobs import purge_inscriptions
 from notifications.jobs import purge_sent_email_log
@@ -42,6 +42,7 @@ JOBS = {
     "inactivate_dormant_accounts": (inactivate_dormant_accounts, "inactivated : 1"),
     "purge_access_log": (purge_access_log, "deleted : 1"),
     "anonymise_closed_demandes": (anonymise_closed_demandes, "demandes_anonymised : 1"),
+    "send_daily_digests": (send_daily_digests, "digests : 1"),
 }
 
 
@@ -119,6 +120,7 @@ def test_all_jobs_in_their_daily_order_then_again(world, on_commit):
         warn_convention_ends,
         warn_dormant_accounts,
         remind_password_expiry,
+        send_daily_digests,
     )
     with on_commit():
         for job in order:

@@ -223,6 +223,8 @@ EXPECTED_RELATIONS = {
     ("demandes.Demande", "auteur", "SET_NULL"),  # "compte supprimé"
     ("demandes.Evenement", "auteur", "SET_NULL"),
     ("demandes.NoteInterne", "auteur", "SET_NULL"),  # the fund's note stays, "compte supprimé"
+    # An agent's choice of notifications is theirs alone: it goes with the account.
+    ("demandes.NotificationPreferences", "agent", "CASCADE"),
     ("notifications.SentEmail", "account", "SET_NULL"),  # kept until its retention purge
     ("organismes.StructureEvent", "by", "SET_NULL"),  # the structure's history stays
     # A purged gestionnaire's review stays: "compte supprimé" in the admin.

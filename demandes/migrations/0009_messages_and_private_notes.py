@@ -11,7 +11,7 @@ import core.nir
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("demandes", "0006_anonymisation"),
+        ("demandes", "0008_delai_habituel_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
