@@ -5,6 +5,7 @@ Demandes are looked up through the user's structure, so another structure's dema
 found (404). The organisme and its convention come from the middleware (request.convention).
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -17,7 +18,7 @@ from core.pagination import KeysFirstPaginator
 
 from . import services
 from .forms import ComplementForm, DemandeFilterForm, DemandeForm
-from .models import Demande, PieceJointe, Statut
+from .models import Demande, Evenement, PieceJointe, Statut
 
 LIST_PAGE_SIZE = 20
 
@@ -117,13 +118,28 @@ def demande_list(request: HttpRequest) -> HttpResponse:
 
 
 def _detail(request: HttpRequest, demande: Demande, complement_form=None) -> HttpResponse:
-    evenements = demande.evenements.select_related("auteur").prefetch_related("pieces")
+    # Who handles it at the fund is the fund's business: the attributions are not the partner's
+    # timeline, and the agent's name shows only if the fund opts in.
+    evenements = (
+        demande.evenements.exclude(kind=Evenement.Kind.ATTRIBUTION)
+        .select_related("auteur")
+        .prefetch_related("pieces")
+    )
     if complement_form is None and demande.statut == Statut.COMPLEMENT_DEMANDE:
         complement_form = ComplementForm()
+    agent_name = ""
+    if settings.SHOW_AGENT_NAME_TO_PARTNERS and demande.assigned_to_id:
+        agent_name = demande.assigned_to.get_full_name()
     return render(
         request,
         "demandes/detail.html",
-        {"demande": demande, "evenements": evenements, "complement_form": complement_form},
+        {
+            "demande": demande,
+            "evenements": evenements,
+            "complement_form": complement_form,
+            "agent_name": agent_name,
+            "organisme": demande.organisme.nom,
+        },
     )
 
 

@@ -21,6 +21,7 @@ from ..catalogue import URGENCES
 from ..models import Demande, Evenement, PieceJointe
 from .indicators import IndicatorsAdminMixin
 from .processing import ProcessingAdminMixin
+from .queue import AttributionFilter, BulkActionsAdminMixin
 
 
 def piece_links(pieces) -> str:
@@ -56,12 +57,17 @@ class ReadOnlyInline(admin.TabularInline):
 
 class EvenementInline(ReadOnlyInline):
     model = Evenement
-    fields = ("at", "kind", "statut", "message", "qui", "documents")
+    fields = ("at", "kind", "statut", "attribue_a", "message", "qui", "documents")
     readonly_fields = fields
     verbose_name_plural = _lazy("chronologie")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("auteur").prefetch_related("pieces")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("auteur", "attribue_a")
+            .prefetch_related("pieces")
+        )
 
     @admin.display(description=_lazy("par"))
     def qui(self, evenement: Evenement) -> str:
@@ -77,7 +83,7 @@ class EvenementInline(ReadOnlyInline):
 class AnonymisedEvenementInline(EvenementInline):
     """The timeline of an anonymised demande: its steps and dates, no message, no file."""
 
-    fields = ("at", "kind", "statut", "qui")
+    fields = ("at", "kind", "statut", "attribue_a", "qui")
     readonly_fields = fields
 
 
@@ -115,22 +121,29 @@ class StructureFilter(admin.RelatedFieldListFilter):
 
 @admin.register(Demande)
 class DemandeAdmin(
-    OrganismeScopedAdminMixin, ProcessingAdminMixin, IndicatorsAdminMixin, admin.ModelAdmin
+    OrganismeScopedAdminMixin,
+    BulkActionsAdminMixin,
+    ProcessingAdminMixin,
+    IndicatorsAdminMixin,
+    admin.ModelAdmin,
 ):
     change_form_template = "admin/demandes/demande/change_form.html"
     change_list_template = "admin/demandes/demande/change_list.html"
+    # At 1280 px, one line per demande (static/css/admin-queue.css): short cells, the long
+    # texts (the urgency's category, the offer's motif) in the cell's title and on the page.
     list_display = (
         "reference",
         "urgence",
-        "statut",
-        "offre",
-        "motif_display",
+        "offre_display",
         "structure",
         "assure",
         "created_at",
+        "statut",
+        "attribution",
     )
-    list_select_related = ("offre", "structure")
+    list_select_related = ("offre", "structure", "assigned_to")
     list_filter = (
+        AttributionFilter,
         "statut",
         "offre",
         "urgent",
@@ -149,7 +162,7 @@ class DemandeAdmin(
             {
                 "fields": (
                     "reference",
-                    "statut",
+                    ("statut", "attribution"),
                     ("offre", "motif_display"),
                     ("structure", "convention"),
                     "auteur_display",
@@ -170,6 +183,7 @@ class DemandeAdmin(
     readonly_fields = (
         "reference",
         "statut",
+        "attribution",
         "offre",
         "motif_display",
         "structure",
@@ -215,6 +229,12 @@ class DemandeAdmin(
     def get_queryset(self, request):
         return super().get_queryset(request).for_agent_list()
 
+    def changelist_view(self, request, extra_context=None):
+        # Not Django's « Sélectionnez l'objet demande à changer »: the agent's work queue.
+        return super().changelist_view(
+            request, {"title": _("Demandes à traiter"), **(extra_context or {})}
+        )
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         # The page shows the insured person: an agent's or a superuser's view of it is a row of
         # the access log (the list, which shows names too, is not: it would cost a write per
@@ -251,11 +271,30 @@ class DemandeAdmin(
     def urgence(self, demande: Demande) -> str:
         if not demande.urgent:
             return ""
+        categorie = dict(URGENCES).get(demande.categorie_urgence, demande.categorie_urgence)
+        # The short badge, the category for sighted and screen-reader users alike.
         return format_html(
-            "<strong>{}</strong><br>{}",
+            '<span class="badge-urgent" title="{}">{}<span class="visually-hidden"> : {}</span>'
+            "</span>",
+            categorie,
             _("Urgent"),
-            dict(URGENCES).get(demande.categorie_urgence, demande.categorie_urgence),
+            categorie,
         )
+
+    @admin.display(description=_lazy("offre"), ordering="offre")
+    def offre_display(self, demande: Demande) -> str:
+        return format_html(
+            '<span class="cell-cut" title="{} — {}">{}</span>',
+            demande.offre,
+            demande.motif_label,
+            demande.offre,
+        )
+
+    @admin.display(description=_lazy("attribuée à"), ordering="assigned_to__nom_usuel")
+    def attribution(self, demande: Demande) -> str:
+        if demande.assigned_to is None:
+            return _("non attribuée")
+        return demande.assigned_to.get_full_name()
 
     @admin.display(description=_lazy("motif"))
     def motif_display(self, demande: Demande) -> str:
@@ -295,6 +334,11 @@ class DemandeAdmin(
                 "<int:object_id>/prendre-en-charge/",
                 wrap(self.prendre_en_charge_view),
                 name="demandes_demande_prendre_en_charge",
+            ),
+            path(
+                "<int:object_id>/attribuer/",
+                wrap(self.attribuer_view),
+                name="demandes_demande_attribuer",
             ),
             path(
                 "<int:object_id>/complement/",
