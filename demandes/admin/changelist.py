@@ -32,6 +32,11 @@ def piece_links(pieces) -> str:
     )
 
 
+def cut(text: str, *, title: str = "") -> str:
+    """A cell of the work queue on one line: cut with an ellipsis, whole in its title."""
+    return format_html('<span class="cell-cut" title="{}">{}</span>', title or text, text)
+
+
 # --- Timeline and attachments, read-only ----------------------------------------------------
 
 
@@ -135,10 +140,10 @@ class DemandeAdmin(
         "reference",
         "urgence",
         "offre_display",
-        "structure",
+        "structure_display",
         "assure",
-        "created_at",
-        "statut",
+        "envoyee_le",
+        "statut_display",
         "attribution",
     )
     list_select_related = ("offre", "structure", "assigned_to")
@@ -283,18 +288,31 @@ class DemandeAdmin(
 
     @admin.display(description=_lazy("offre"), ordering="offre")
     def offre_display(self, demande: Demande) -> str:
+        return cut(str(demande.offre), title=f"{demande.offre} — {demande.motif_label}")
+
+    @admin.display(description=_lazy("structure"), ordering="structure__nom")
+    def structure_display(self, demande: Demande) -> str:
+        return cut(demande.structure.nom)
+
+    @admin.display(description=_lazy("envoyée le"), ordering="created_at")
+    def envoyee_le(self, demande: Demande) -> str:
+        at = timezone.localtime(demande.created_at)
         return format_html(
-            '<span class="cell-cut" title="{} — {}">{}</span>',
-            demande.offre,
-            demande.motif_label,
-            demande.offre,
+            '<time datetime="{}" title="{}">{}</time>',
+            at.isoformat(),
+            date_format(at, "DATETIME_FORMAT"),
+            date_format(at, "SHORT_DATE_FORMAT"),
         )
+
+    @admin.display(description=_lazy("statut"), ordering="statut")
+    def statut_display(self, demande: Demande) -> str:
+        return cut(demande.get_statut_display())
 
     @admin.display(description=_lazy("attribuée à"), ordering="assigned_to__nom_usuel")
     def attribution(self, demande: Demande) -> str:
         if demande.assigned_to is None:
             return _("non attribuée")
-        return demande.assigned_to.get_full_name()
+        return cut(demande.assigned_to.get_full_name())
 
     @admin.display(description=_lazy("motif"))
     def motif_display(self, demande: Demande) -> str:
@@ -303,8 +321,8 @@ class DemandeAdmin(
     @admin.display(description=_lazy("assuré"), ordering="nom")
     def assure(self, demande: Demande) -> str:
         if demande.is_anonymisee:
-            return self.anonymisation(demande)
-        return f"{demande.nom} {demande.prenom}"
+            return cut(self.anonymisation(demande))
+        return cut(f"{demande.nom} {demande.prenom}")
 
     @admin.display(description=_lazy("identité"))
     def anonymisation(self, demande: Demande) -> str:
