@@ -97,7 +97,10 @@ class BulkActionsAdminMixin:
 
     def run_on_each(self, request, queryset, operation, *, title: str, **kwargs):
         """The service on each selected demande (each its own transaction), and the report."""
-        found = {demande.pk: demande for demande in queryset}
+        # The checked demandes only, a page at most: "select all" across the pages would run
+        # thousands of services in one request.
+        selected = self.selected_ids(request)
+        found = {demande.pk: demande for demande in queryset.filter(pk__in=selected)}
         lines = []
         for demande in found.values():
             try:
@@ -106,7 +109,7 @@ class BulkActionsAdminMixin:
                 lines.append({"reference": demande.reference, "done": False, "reason": str(error)})
             else:
                 lines.append({"reference": demande.reference, "done": True, "reason": ""})
-        for pk in self.selected_ids(request):
+        for pk in selected:
             if pk not in found:
                 lines.append(
                     {

@@ -355,3 +355,22 @@ def test_the_list_makes_as_many_queries_for_30_assigned_demandes_as_for_3(
     # The paginator counts the agent's organisme's demandes only: never the whole table.
     counts = [sql for sql in with_30 if "COUNT(" in sql and '"demandes_demande"' in sql]
     assert counts and all("organisme_id" in sql for sql in counts)
+
+
+def test_a_bulk_action_acts_on_the_checked_demandes_only(agent_client, technicien, convention):
+    checked, other = make_demande(technicien, convention), make_demande(technicien, convention)
+
+    response = bulk(agent_client, "prendre_en_charge_selection", [checked], select_across="1")
+
+    assert list(result_lines(response)) == [checked.reference]
+    assert refreshed(other).statut == Statut.ENVOYEE
+
+
+def test_a_superuser_takes_in_charge_without_becoming_the_owner(client, technicien, convention):
+    demande = make_demande(technicien, convention)
+    log_in_verified(client, SuperuserFactory())
+
+    client.post(url("prendre_en_charge", demande))
+
+    demande = refreshed(demande)
+    assert (demande.statut, demande.assigned_to) == (Statut.EN_COURS, None)
