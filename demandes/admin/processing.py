@@ -182,9 +182,7 @@ class ProcessingAdminMixin:
             return HttpResponseNotAllowed(["POST"])
         form = AttributionForm(
             **self.bound(request),
-            agents=services.agents_of(demande.organisme_id).order_by(
-                "nom_usuel", "nom_patronymique", "prenom", "pk"
-            ),
+            agents=services.agents_of(demande.organisme_id).in_list_order(),
             required=False,
             initial={"agent": demande.assigned_to_id},
         )

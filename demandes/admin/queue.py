@@ -23,9 +23,7 @@ from .processing import AttributionForm, ComplementForm, message_field
 
 def agents_in_scope(user):
     """The active agents this person may hand a demande to: those of their organisme."""
-    return of_own_organisme(user, User.objects.agents().active()).order_by(
-        "nom_usuel", "nom_patronymique", "prenom", "pk"
-    )
+    return of_own_organisme(user, User.objects.agents().active()).in_list_order()
 
 
 class BulkClotureForm(forms.Form):

@@ -41,7 +41,8 @@ Action = AccessLogEntry.Action
 
 # What the pages cost before the access log (measured on the code without it, a warm
 # process): the list must stay at this, the demande's page at this plus the one INSERT.
-CHANGELIST_QUERIES = 9
+# Issue 18 adds one, whatever the number of demandes: the agents of the filter "par agent".
+CHANGELIST_QUERIES = 9 + 1
 CHANGE_VIEW_QUERIES = 15
 
 

@@ -222,6 +222,9 @@ EXPECTED_RELATIONS = {
     ("core.HistoryEntry", "by", "SET_NULL"),
     ("demandes.Demande", "auteur", "SET_NULL"),  # "compte supprimé"
     ("demandes.Evenement", "auteur", "SET_NULL"),
+    # The owning agent, and who a demande was assigned to: unassigned once purged (issue 18).
+    ("demandes.Demande", "assigned_to", "SET_NULL"),
+    ("demandes.Evenement", "attribue_a", "SET_NULL"),
     ("notifications.SentEmail", "account", "SET_NULL"),  # kept until its retention purge
     ("organismes.StructureEvent", "by", "SET_NULL"),  # the structure's history stays
     # A purged gestionnaire's review stays: "compte supprimé" in the admin.
