@@ -2,8 +2,10 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -283,7 +285,23 @@ class StaffAccountAdmin(AccountAdminBase):
     )
     list_filter = ("role", "is_active", "organisme")
     list_select_related = ("organisme",)
-    actions = ("reinitialiser_facteurs", *AccountAdminBase.actions)
+    actions = ("inactiver", "reinitialiser_facteurs", *AccountAdminBase.actions)
+
+    @admin.action(permissions=("change",), description=_("Inactiver les comptes sélectionnés"))
+    def inactiver(self, request, queryset):
+        """An agent who leaves: the demandes they handled are listed for reassignment."""
+        self.apply_to_each(request, queryset, services.inactivate_account, _("Compte %s inactivé."))
+        # A URL, not an import: the demandes are a layer above the accounts.
+        self.message_user(
+            request,
+            format_html(
+                '{} <a href="{}?attribution=inactif">{}</a>',
+                _("Les demandes en cours de ces agents restent à leur nom :"),
+                reverse("admin:demandes_demande_changelist"),
+                _("les réattribuer"),
+            ),
+            messages.WARNING,
+        )
 
     def scope(self, request, queryset):
         if not request.user.is_superuser:

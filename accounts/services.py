@@ -271,19 +271,25 @@ def _record(account: User, kind: AccountEvent.Kind, *, by: User | None, **entry)
 
 @transaction.atomic
 def inactivate_account(*, by: User | None, account: User, reason: str = "") -> None:
-    """Inactivate a partner account; its pending invitation links stop working.
+    """Inactivate an account; its pending invitation links stop working.
 
     The last active gestionnaire of a structure can never be inactivated; the last active
     technicien cannot be by a gestionnaire (the fund may, e.g. on fraud, and so may the
-    dormant-accounts job, `by` None, which gives its `reason`).
+    dormant-accounts job, `by` None, which gives its `reason`). An agent de caisse (no
+    structure) is inactivated by a national administrator; the demandes they handled stay
+    theirs until reassigned (the demandes' list "d'un agent inactivé").
     """
-    structure = _lock_structure(account.structure)
+    if account.structure_id is None:
+        structure = None
+        others_active = User.objects.none()
+    else:
+        structure = _lock_structure(account.structure)
+        others_active = structure.comptes.filter(role=account.role, is_active=True).exclude(
+            pk=account.pk
+        )
     account = User.objects.select_for_update().get(pk=account.pk)
     if not account.is_active:
         return
-    others_active = structure.comptes.filter(role=account.role, is_active=True).exclude(
-        pk=account.pk
-    )
     if account.is_gestionnaire and not others_active.exists():
         raise LastActiveAccount(
             _(

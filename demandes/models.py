@@ -114,6 +114,10 @@ class DemandeQuerySet(models.QuerySet):
             .filter(created_at__lt=F("limite"))
         )
 
+    def assigned_to_inactive_agents(self) -> "DemandeQuerySet":
+        """Open demandes whose owner's account was inactivated: to reassign (SPEC §10)."""
+        return self.open().filter(assigned_to__is_active=False)
+
     def visible_to(self, user) -> "DemandeQuerySet":
         """The demandes this person may see: a partner their structure's, an agent their
         organisme's, a superuser all; none for an inactive account or a structure whose access
@@ -205,6 +209,18 @@ class Demande(models.Model):
     created_at = models.DateTimeField(_("envoyée le"), default=timezone.now)
     updated_at = models.DateTimeField(_("mise à jour le"), auto_now=True)
     closed_at = models.DateTimeField(_("clôturée le"), null=True, blank=True)
+    # The fund's agent who handles it (SPEC §10, the work queue): an agent of the demande's
+    # organisme (services.attribuer checks it), or nobody. SET_NULL: a purged account leaves
+    # the demande unassigned.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="demandes_attribuees",
+        verbose_name=_("attribuée à"),
+    )
+    assigned_at = models.DateTimeField(_("attribuée le"), null=True, blank=True)
     # Set by the retention job (demandes/jobs.py) when it erased the person and the texts.
     anonymisee_le = models.DateTimeField(
         _("données anonymisées le"), null=True, blank=True, editable=False
@@ -261,6 +277,10 @@ class Demande(models.Model):
             # The agent's list: their organisme's, urgent first then oldest; by status.
             models.Index(fields=["organisme", "-urgent", "created_at"]),
             models.Index(fields=["organisme", "statut"]),
+            # "Mes demandes", "Par agent": an agent's demandes, in the list's order.
+            models.Index(
+                fields=["assigned_to", "-urgent", "created_at"], name="demande_attribuee_idx"
+            ),
             # The indicators of a convention over a period: every figure from the index alone.
             # The usual processing time of an offer with an organisme (demandes/delays.py): its
             # closures of the last 90 days, not the organisme's years of closed demandes.
@@ -352,9 +372,11 @@ class Evenement(models.Model):
         STATUT = "statut", _("changement de statut")
         MESSAGE = "message", _("message")
         PIECES = "pieces", _("pièces jointes")
+        # Internal to the fund: never in the partner's timeline (views.detail).
+        ATTRIBUTION = "attribution", _("attribution")
 
     demande = models.ForeignKey(Demande, on_delete=models.CASCADE, related_name="evenements")
-    kind = models.CharField(_("type"), max_length=10, choices=Kind.choices)
+    kind = models.CharField(_("type"), max_length=12, choices=Kind.choices)
     statut = models.CharField(
         _("nouveau statut"), max_length=20, choices=Statut.choices, blank=True
     )
@@ -367,6 +389,15 @@ class Evenement(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("auteur"),
+    )
+    # An ATTRIBUTION's new owner; empty when the demande was released.
+    attribue_a = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("attribuée à"),
     )
     at = models.DateTimeField(_("date"), default=timezone.now)
     reponse_attendue = models.BooleanField(_("réponse attendue"), default=False)

@@ -288,15 +288,69 @@ def _notify_author(demande: Demande, template: str) -> None:
     )
 
 
+def agents_of(organisme_id: int):
+    """The agents a demande of this organisme may be assigned to: its active agents."""
+    return User.objects.agents().active().filter(organisme_id=organisme_id)
+
+
+def _check_organisme(by: User, demande: Demande) -> None:
+    # The admin finds the demande through the agent's scope already; a service called from
+    # elsewhere must not act on another organisme's demande either.
+    if not by.is_superuser and by.organisme_id != demande.organisme_id:
+        raise DemandeRuleError(_("Cette demande n'est pas celle de votre organisme."))
+
+
+def _assign(demande: Demande, agent: User | None, *, by: User) -> None:
+    """The new owner (None: released) and the internal line of the timeline that says so."""
+    demande.assigned_to = agent
+    demande.assigned_at = timezone.now() if agent is not None else None
+    demande.save(update_fields=["assigned_to", "assigned_at", "updated_at"])
+    Evenement.objects.create(
+        demande=demande,
+        kind=Evenement.Kind.ATTRIBUTION,
+        attribue_a=agent,
+        de_l_organisme=True,
+        auteur=by,
+    )
+
+
 @transaction.atomic
 def prendre_en_charge(*, by: User, demande: Demande) -> None:
-    _move(_lock(demande), Statut.EN_COURS, by=by)
+    """En cours, and the demande is the agent's (a superuser, who is no agent of the
+    organisme, only moves the status)."""
+    demande = _lock(demande)
+    _check_organisme(by, demande)
+    _move(demande, Statut.EN_COURS, by=by)
+    if by.is_agent and demande.assigned_to_id != by.pk:
+        _assign(demande, by, by=by)
+
+
+@transaction.atomic
+def attribuer(*, by: User, demande: Demande, agent: User | None) -> None:
+    """Assign the demande to an active agent of its organisme, or release it (agent=None)."""
+    demande = _lock(demande)
+    _check_organisme(by, demande)
+    if not demande.is_open:
+        raise DemandeRuleError(_("Cette demande est clôturée : elle ne s'attribue plus."))
+    if agent is not None and not agents_of(demande.organisme_id).filter(pk=agent.pk).exists():
+        raise DemandeRuleError(
+            _("%(agent)s n'est pas un agent actif de l'organisme de la demande.")
+            % {"agent": agent.get_full_name()}
+        )
+    if demande.assigned_to_id == (agent.pk if agent else None):
+        if agent is None:
+            raise DemandeRuleError(_("Cette demande n'est attribuée à personne."))
+        raise DemandeRuleError(
+            _("Cette demande est déjà attribuée à %(agent)s.") % {"agent": agent.get_full_name()}
+        )
+    _assign(demande, agent, by=by)
 
 
 @transaction.atomic
 def demander_complement(*, by: User, demande: Demande, message: str) -> None:
     """An agent's message that expects an answer and moves the status (SPEC §10)."""
     demande = _lock(demande)
+    _check_organisme(by, demande)
     _move(demande, Statut.COMPLEMENT_DEMANDE, by=by, message=message, reponse_attendue=True)
     _notify_author(demande, "demandes/complement_demande")
 
@@ -396,6 +450,7 @@ def ecrire_note(*, by: User, demande: Demande, texte: str) -> NoteInterne:
 @transaction.atomic
 def cloturer(*, by: User, demande: Demande, reponse: str, uploads: Iterable = ()) -> None:
     demande = _lock(demande)
+    _check_organisme(by, demande)
     uploads = list(uploads)
     if uploads and not demande.convention.habilitee:
         raise DemandeRuleError(_("La convention n'est pas habilitée à recevoir des documents."))

@@ -5,6 +5,7 @@ Demandes are looked up through the user's structure, so another structure's dema
 found (404). The organisme and its convention come from the middleware (request.convention).
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -17,7 +18,7 @@ from core.pagination import KeysFirstPaginator
 
 from . import delays, services
 from .forms import ComplementForm, DemandeFilterForm, DemandeForm, MessageForm
-from .models import Demande, PieceJointe, Statut, mark_read
+from .models import Demande, Evenement, PieceJointe, Statut, mark_read
 
 LIST_PAGE_SIZE = 20
 
@@ -126,12 +127,21 @@ def _detail(
 ) -> HttpResponse:
     """The demande, and its timeline, which is its thread with the organisme (SPEC §10): a
     complement asked is answered by the complement's form, otherwise an open demande takes a
-    message; a closed one is read-only."""
-    evenements = demande.evenements.select_related("auteur").prefetch_related("pieces")
+    message; a closed one is read-only. Who handles it at the fund is the fund's business: the
+    attributions are not the partner's timeline, and the agent's name shows only if the fund
+    opts in."""
+    evenements = (
+        demande.evenements.exclude(kind=Evenement.Kind.ATTRIBUTION)
+        .select_related("auteur")
+        .prefetch_related("pieces")
+    )
     if complement_form is None and demande.statut == Statut.COMPLEMENT_DEMANDE:
         complement_form = ComplementForm()
     if message_form is None and demande.is_open and complement_form is None:
         message_form = MessageForm()
+    agent_name = ""
+    if settings.SHOW_AGENT_NAME_TO_PARTNERS and demande.assigned_to_id:
+        agent_name = demande.assigned_to.get_full_name()
     return render(
         request,
         "demandes/detail.html",
@@ -142,6 +152,8 @@ def _detail(
             "message_form": message_form,
             "usual_days": demande.is_open
             and delays.usual_processing_days_cached(demande.organisme, demande.offre),
+            "agent_name": agent_name,
+            "organisme": demande.organisme.nom,
         },
     )
 

@@ -383,6 +383,9 @@ CLAMD_HOST = env.str("CLAMD_HOST", default="")
 CLAMD_PORT = env.int("CLAMD_PORT", default=3310)
 CLAMD_TIMEOUT = env.int("CLAMD_TIMEOUT", default=30)
 UPLOADS_WITHOUT_ANTIVIRUS = env.bool("UPLOADS_WITHOUT_ANTIVIRUS", default=DEBUG)
+# The partner reads "prise en charge par votre organisme" on a demande an agent handles; true
+# shows the agent's name instead, for a fund that chooses so (SPEC §10).
+SHOW_AGENT_NAME_TO_PARTNERS = env.bool("SHOW_AGENT_NAME_TO_PARTNERS", default=False)
 
 # --- E-mail ---------------------------------------------------------------------------------
 # MAILER=local (default): every e-mail printed on the console and written to EMAIL_FILE_DIR.

@@ -22,6 +22,7 @@ from ..models import Demande, Evenement, PieceJointe, mark_read
 from .indicators import IndicatorsAdminMixin
 from .preferences import NotificationPreferencesAdminMixin
 from .processing import ProcessingAdminMixin
+from .queue import AttributionFilter, BulkActionsAdminMixin
 
 
 def piece_links(pieces) -> str:
@@ -30,6 +31,11 @@ def piece_links(pieces) -> str:
         '<a href="{}">{}</a>',
         ((reverse("demandes:piece", args=[piece.pk]), piece.nom) for piece in pieces),
     )
+
+
+def cut(text: str, *, title: str = "") -> str:
+    """A cell of the work queue on one line: cut with an ellipsis, whole in its title."""
+    return format_html('<span class="cell-cut" title="{}">{}</span>', title or text, text)
 
 
 # --- Timeline and attachments, read-only ----------------------------------------------------
@@ -57,7 +63,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 class EvenementInline(ReadOnlyInline):
     model = Evenement
-    fields = ("at", "kind", "statut", "message", "qui", "documents", "lecture")
+    fields = ("at", "kind", "statut", "attribue_a", "message", "qui", "documents", "lecture")
     readonly_fields = fields
     verbose_name_plural = _lazy("échanges et chronologie")
 
@@ -65,7 +71,7 @@ class EvenementInline(ReadOnlyInline):
         return (
             super()
             .get_queryset(request)
-            .select_related("auteur", "demande__structure", "demande__organisme")
+            .select_related("auteur", "attribue_a", "demande__structure", "demande__organisme")
             .prefetch_related("pieces")
         )
 
@@ -96,7 +102,7 @@ class EvenementInline(ReadOnlyInline):
 class AnonymisedEvenementInline(EvenementInline):
     """The timeline of an anonymised demande: its steps and dates, no message, no file."""
 
-    fields = ("at", "kind", "statut", "qui")
+    fields = ("at", "kind", "statut", "attribue_a", "qui")
     readonly_fields = fields
 
 
@@ -152,6 +158,7 @@ class OverdueFilter(admin.SimpleListFilter):
 @admin.register(Demande)
 class DemandeAdmin(
     OrganismeScopedAdminMixin,
+    BulkActionsAdminMixin,
     ProcessingAdminMixin,
     IndicatorsAdminMixin,
     NotificationPreferencesAdminMixin,
@@ -159,20 +166,23 @@ class DemandeAdmin(
 ):
     change_form_template = "admin/demandes/demande/change_form.html"
     change_list_template = "admin/demandes/demande/change_list.html"
+    # At 1280 px, one line per demande (static/css/admin-queue.css): short cells, the long
+    # texts (the urgency's category, the offer's motif) in the cell's title and on the page.
     list_display = (
         "reference",
         "urgence",
-        "statut",
-        "offre",
-        "motif_display",
-        "structure",
+        "offre_display",
+        "structure_display",
         "assure",
-        "created_at",
+        "envoyee_le",
         "age",
+        "statut_display",
+        "attribution",
     )
     # The organisme gives the target delays of the age column: a join, not a query per row.
-    list_select_related = ("offre", "structure", "organisme")
+    list_select_related = ("offre", "structure", "organisme", "assigned_to")
     list_filter = (
+        AttributionFilter,
         "statut",
         "offre",
         "urgent",
@@ -192,7 +202,7 @@ class DemandeAdmin(
             {
                 "fields": (
                     "reference",
-                    "statut",
+                    ("statut", "attribution"),
                     ("offre", "motif_display"),
                     ("structure", "convention"),
                     "auteur_display",
@@ -213,6 +223,7 @@ class DemandeAdmin(
     readonly_fields = (
         "reference",
         "statut",
+        "attribution",
         "offre",
         "motif_display",
         "structure",
@@ -258,6 +269,12 @@ class DemandeAdmin(
     def get_queryset(self, request):
         return super().get_queryset(request).for_agent_list()
 
+    def changelist_view(self, request, extra_context=None):
+        # Not Django's « Sélectionnez l'objet demande à changer »: the agent's work queue.
+        return super().changelist_view(
+            request, {"title": _("Demandes à traiter"), **(extra_context or {})}
+        )
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         # The page shows the insured person: an agent's or a superuser's view of it is a row of
         # the access log (the list, which shows names too, is not: it would cost a write per
@@ -296,10 +313,14 @@ class DemandeAdmin(
     def urgence(self, demande: Demande) -> str:
         if not demande.urgent:
             return ""
+        categorie = dict(URGENCES).get(demande.categorie_urgence, demande.categorie_urgence)
+        # The short badge, the category for sighted and screen-reader users alike.
         return format_html(
-            "<strong>{}</strong><br>{}",
+            '<span class="badge-urgent" title="{}">{}<span class="visually-hidden"> : {}</span>'
+            "</span>",
+            categorie,
             _("Urgent"),
-            dict(URGENCES).get(demande.categorie_urgence, demande.categorie_urgence),
+            categorie,
         )
 
     @admin.display(description=_lazy("âge"), ordering="created_at")
@@ -310,6 +331,34 @@ class DemandeAdmin(
             return days
         return format_html('{} <span class="badge badge-retard">{}</span>', days, _("en retard"))
 
+    @admin.display(description=_lazy("offre"), ordering="offre")
+    def offre_display(self, demande: Demande) -> str:
+        return cut(str(demande.offre), title=f"{demande.offre} — {demande.motif_label}")
+
+    @admin.display(description=_lazy("structure"), ordering="structure__nom")
+    def structure_display(self, demande: Demande) -> str:
+        return cut(demande.structure.nom)
+
+    @admin.display(description=_lazy("envoyée le"), ordering="created_at")
+    def envoyee_le(self, demande: Demande) -> str:
+        at = timezone.localtime(demande.created_at)
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            at.isoformat(),
+            date_format(at, "DATETIME_FORMAT"),
+            date_format(at, "SHORT_DATE_FORMAT"),
+        )
+
+    @admin.display(description=_lazy("statut"), ordering="statut")
+    def statut_display(self, demande: Demande) -> str:
+        return cut(demande.get_statut_display())
+
+    @admin.display(description=_lazy("attribuée à"), ordering="assigned_to__nom_usuel")
+    def attribution(self, demande: Demande) -> str:
+        if demande.assigned_to is None:
+            return _("non attribuée")
+        return cut(demande.assigned_to.get_full_name())
+
     @admin.display(description=_lazy("motif"))
     def motif_display(self, demande: Demande) -> str:
         return demande.motif_label
@@ -317,8 +366,8 @@ class DemandeAdmin(
     @admin.display(description=_lazy("assuré"), ordering="nom")
     def assure(self, demande: Demande) -> str:
         if demande.is_anonymisee:
-            return self.anonymisation(demande)
-        return f"{demande.nom} {demande.prenom}"
+            return cut(self.anonymisation(demande))
+        return cut(f"{demande.nom} {demande.prenom}")
 
     @admin.display(description=_lazy("identité"))
     def anonymisation(self, demande: Demande) -> str:
@@ -353,6 +402,11 @@ class DemandeAdmin(
                 "<int:object_id>/prendre-en-charge/",
                 wrap(self.prendre_en_charge_view),
                 name="demandes_demande_prendre_en_charge",
+            ),
+            path(
+                "<int:object_id>/attribuer/",
+                wrap(self.attribuer_view),
+                name="demandes_demande_attribuer",
             ),
             path(
                 "<int:object_id>/complement/",

@@ -1,5 +1,5 @@
-"""The fund's processing of a demande (SPEC §5, §10): prendre en charge, demander un complément,
-clôturer, joindre des documents; write in the demande's thread; write a private note.
+"""The fund's processing of a demande (SPEC §5, §10): prendre en charge, attribuer, demander un
+complément, clôturer, joindre des documents; write in the demande's thread; write a private note.
 
 The change page offers the steps the status allows; each step is a small POST view (registered
 in DemandeAdmin.get_urls) that looks the demande up through the same scoped queryset, so that
@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from accounts.models import User
 from core.nir import validate_no_nir
 
 from .. import services
@@ -63,6 +64,24 @@ class ClotureForm(forms.Form):
     @property
     def uploads(self) -> list:
         return self.cleaned_data.get("pieces", [])
+
+
+class AgentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        return obj.get_full_name()
+
+
+class AttributionForm(forms.Form):
+    """One demande (`agents`: its organisme's) or a selection (the agent's organisme's)."""
+
+    def __init__(self, *args, agents, required: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"] = AgentChoiceField(
+            label=_("Attribuer à"),
+            queryset=agents,
+            required=required,
+            empty_label=None if required else _("Personne : remettre la demande en attente"),
+        )
 
 
 class DocumentsForm(forms.Form):
@@ -131,6 +150,8 @@ class ProcessingAdminMixin:
 
         if demande.can_become(Statut.EN_COURS):
             offer("prendre_en_charge", _("Prendre en charge"), direct=True)
+        if demande.is_open:
+            offer("attribuer", _("Attribuer…"))
         if demande.can_become(Statut.COMPLEMENT_DEMANDE):
             offer("complement", _("Demander un complément"))
         if demande.can_become(Statut.CLOTUREE):
@@ -199,6 +220,33 @@ class ProcessingAdminMixin:
         if form.is_valid():
             return self.run(request, demande, operation, done, **arguments(form.cleaned_data))
         return self.step_page(request, demande, form, **page)
+
+    def attribuer_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """To an active agent of the demande's organisme, or to nobody (released)."""
+        demande = self.demande_to_process(request, object_id)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        form = AttributionForm(
+            **self.bound(request),
+            agents=services.agents_of(demande.organisme_id).in_list_order(),
+            required=False,
+            initial={"agent": demande.assigned_to_id},
+        )
+        if form.is_valid():
+            return self.run(
+                request,
+                demande,
+                services.attribuer,
+                _("L'attribution de la demande %(reference)s est enregistrée."),
+                agent=form.cleaned_data["agent"],
+            )
+        return self.step_page(
+            request,
+            demande,
+            form,
+            title=_("Attribuer la demande"),
+            submit_label=_("Enregistrer l'attribution"),
+        )
 
     def complement_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         demande = self.demande_to_process(request, object_id)

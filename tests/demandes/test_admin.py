@@ -416,7 +416,7 @@ def test_taking_in_charge_writes_the_timeline(agent, agent_client, technicien, c
 
     assert response.redirect_chain == [(url("change", demande), 302)]
     assert refreshed(demande).statut == Statut.EN_COURS
-    evenement = demande.evenements.last()
+    evenement = demande.evenements.exclude(kind=Evenement.Kind.ATTRIBUTION).last()
     assert (evenement.kind, evenement.statut) == (Evenement.Kind.STATUT, Statut.EN_COURS)
     assert evenement.de_l_organisme is True
     assert evenement.auteur == agent

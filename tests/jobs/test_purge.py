@@ -225,6 +225,9 @@ EXPECTED_RELATIONS = {
     ("demandes.NoteInterne", "auteur", "SET_NULL"),  # the fund's note stays, "compte supprimé"
     # An agent's choice of notifications is theirs alone: it goes with the account.
     ("demandes.NotificationPreferences", "agent", "CASCADE"),
+    # The owning agent, and who a demande was assigned to: unassigned once purged (issue 18).
+    ("demandes.Demande", "assigned_to", "SET_NULL"),
+    ("demandes.Evenement", "attribue_a", "SET_NULL"),
     ("notifications.SentEmail", "account", "SET_NULL"),  # kept until its retention purge
     ("organismes.StructureEvent", "by", "SET_NULL"),  # the structure's history stays
     # A purged gestionnaire's review stays: "compte supprimé" in the admin.
