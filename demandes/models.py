@@ -5,7 +5,8 @@ from django.core.files.storage import storages
 from django.core.signals import setting_changed
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.functional import LazyObject, empty
@@ -58,6 +59,19 @@ OPEN_STATUTS = tuple(statut for statut in Statut if statut != Statut.CLOTUREE)
 class DemandeQuerySet(models.QuerySet):
     def open(self):
         return self.exclude(statut=Statut.CLOTUREE)
+
+    def with_unread_for_the_fund(self) -> "DemandeQuerySet":
+        """`non_lus`: the partner's messages of each demande the fund has not read (mark_read),
+        counted in the same query as the rows."""
+        unread = (
+            Evenement.objects.filter(demande=OuterRef("pk"), de_l_organisme=False, lu_le=None)
+            .exclude(message="")
+            .order_by()
+            .values("demande")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
+        return self.annotate(non_lus=Coalesce(Subquery(unread), 0))
 
     def for_agent_list(self):
         """Urgent first, then the oldest: what an agent should take next comes first."""

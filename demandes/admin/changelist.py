@@ -12,6 +12,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 
 from audit.services import Action, ObjectType, record_access
 from conventions.scoping import structures_in_scope
@@ -178,6 +179,7 @@ class DemandeAdmin(
         "age",
         "statut_display",
         "attribution",
+        "non_lus",
     )
     # The organisme gives the target delays of the age column: a join, not a query per row.
     list_select_related = ("offre", "structure", "organisme", "assigned_to")
@@ -267,7 +269,7 @@ class DemandeAdmin(
         return of_own_organisme(request.user, queryset)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).for_agent_list()
+        return super().get_queryset(request).for_agent_list().with_unread_for_the_fund()
 
     def changelist_view(self, request, extra_context=None):
         # Not Django's « Sélectionnez l'objet demande à changer »: the agent's work queue.
@@ -352,6 +354,15 @@ class DemandeAdmin(
     @admin.display(description=_lazy("statut"), ordering="statut")
     def statut_display(self, demande: Demande) -> str:
         return cut(demande.get_statut_display())
+
+    @admin.display(description=_lazy("messages"), ordering="-non_lus")
+    def non_lus(self, demande: Demande) -> str:
+        """The partner's messages no one at the fund has read yet (SPEC §10): a badge."""
+        count = getattr(demande, "non_lus", 0)
+        if not count:
+            return ""
+        label = ngettext("%(count)d non lu", "%(count)d non lus", count) % {"count": count}
+        return format_html('<span class="badge badge-non-lu">{}</span>', label)
 
     @admin.display(description=_lazy("attribuée à"), ordering="assigned_to__nom_usuel")
     def attribution(self, demande: Demande) -> str:

@@ -3,6 +3,8 @@ charge is the agent's, agents assign and release their organisme's demandes, the
 by owner, the partner never reads the agent's name (unless the fund opts in), bulk actions run
 the single action's service on each demande and say what each one became."""
 
+import re
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import connection
@@ -374,3 +376,38 @@ def test_a_superuser_takes_in_charge_without_becoming_the_owner(client, technici
 
     demande = refreshed(demande)
     assert (demande.statut, demande.assigned_to) == (Statut.EN_COURS, None)
+
+
+def test_the_list_counts_the_partners_messages_the_fund_has_not_read(
+    agent, agent_client, technicien, convention
+):
+    read, unread = make_demande(technicien, convention), make_demande(technicien, convention)
+    for demande in (read, unread):
+        services.ecrire_message(by=technicien, demande=demande, texte="Une question.")
+    services.ecrire_message(by=technicien, demande=unread, texte="Une autre.")
+    agent_client.get(reverse("admin:demandes_demande_change", args=[read.pk]))  # read now
+
+    content = changelist(agent_client).content.decode()
+
+    row = r'/(\d+)/change/[^"]*">EP-[^<]+</a>.*?<td class="field-non_lus">(.*?)</td>'
+    cells = dict(re.findall(row, content, flags=re.S))
+    assert "2 non lus" in cells[str(unread.pk)]
+    assert "non lu" not in cells[str(read.pk)]
+
+
+def test_the_unread_column_costs_no_query_per_row(agent, agent_client, technicien, convention):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            changelist(agent_client)
+        return len(captured.captured_queries)
+
+    for _ in range(3):
+        services.ecrire_message(
+            by=technicien, demande=make_demande(technicien, convention), texte="Bonjour."
+        )
+    with_3 = queries()
+    for _ in range(27):
+        services.ecrire_message(
+            by=technicien, demande=make_demande(technicien, convention), texte="Bonjour."
+        )
+    assert queries() == with_3
