@@ -60,6 +60,17 @@ class DemandeQuerySet(models.QuerySet):
     def open(self):
         return self.exclude(statut=Statut.CLOTUREE)
 
+    def with_offer_delays(self) -> "DemandeQuerySet":
+        """`delai_offre_urgent`, `delai_offre`: the organisme's own delays for the offer (or None)
+        in the same query as the rows."""
+        own = DelaiCibleOffre.objects.filter(
+            organisme=OuterRef("organisme"), offre=OuterRef("offre")
+        )
+        return self.annotate(
+            delai_offre_urgent=Subquery(own.values("delai_urgent_jours")[:1]),
+            delai_offre=Subquery(own.values("delai_jours")[:1]),
+        )
+
     def with_unread_for_the_fund(self) -> "DemandeQuerySet":
         """`non_lus`: the partner's messages of each demande the fund has not read (mark_read),
         counted in the same query as the rows."""
@@ -109,10 +120,23 @@ class DemandeQuerySet(models.QuerySet):
         today = today or timezone.localdate()
         delays = Organisme.objects.values_list("delai_cible_urgent_jours", "delai_cible_jours")
         urgent_delays, other_delays = (set(column) for column in zip(*delays, strict=True))
+
+        def cutoff(days: int) -> Value:
+            return Value(_start_of(earliest_within(days, today)))
+
+        # An offer's own delays first (one query for them), then the organisme's.
+        own = DelaiCibleOffre.objects.values_list(
+            "organisme_id", "offre_id", "delai_urgent_jours", "delai_jours"
+        )
         whens = [
+            When(organisme_id=organisme_id, offre_id=offre_id, urgent=urgent, then=cutoff(days))
+            for organisme_id, offre_id, urgent_days, other_days in own
+            for urgent, days in ((True, urgent_days), (False, other_days))
+        ]
+        whens += [
             When(
                 **{"urgent": urgent, f"organisme__{field}": days},
-                then=Value(_start_of(earliest_within(days, today))),
+                then=cutoff(days),
             )
             for urgent, field, in_use in (
                 (True, "delai_cible_urgent_jours", urgent_delays),
@@ -330,6 +354,20 @@ class Demande(models.Model):
 
     @property
     def delai_cible_jours(self) -> int:
+        """The offer's own delay if the organisme set one (the list annotates it: no query per
+        row, DemandeQuerySet.with_offer_delays), else the organisme's."""
+        if hasattr(self, "delai_offre_urgent"):
+            own = self.delai_offre_urgent if self.urgent else self.delai_offre
+        else:
+            own = (
+                DelaiCibleOffre.objects.filter(
+                    organisme_id=self.organisme_id, offre_id=self.offre_id
+                )
+                .values_list("delai_urgent_jours" if self.urgent else "delai_jours", flat=True)
+                .first()
+            )
+        if own is not None:
+            return own
         organisme = self.organisme
         return organisme.delai_cible_urgent_jours if self.urgent else organisme.delai_cible_jours
 
@@ -520,6 +558,45 @@ class PieceJointe(models.Model):
 
 
 # --- The fund's notifications (issue 18, item 1) ---------------------------------------------
+
+
+class DelaiCibleOffre(models.Model):
+    """An organisme's own target delays for one offer (SPEC §10), instead of its general ones:
+    e.g. its rendez-vous in 2 working days when the others may take 10."""
+
+    organisme = models.ForeignKey(
+        "organismes.Organisme",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("organisme"),
+    )
+    offre = models.ForeignKey(
+        "conventions.Offre", on_delete=models.CASCADE, related_name="+", verbose_name=_("offre")
+    )
+    delai_urgent_jours = models.PositiveSmallIntegerField(
+        _("délai cible des demandes urgentes (jours ouvrés)"),
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+    )
+    delai_jours = models.PositiveSmallIntegerField(
+        _("délai cible des autres demandes (jours ouvrés)"),
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+    )
+
+    class Meta:
+        verbose_name = _("délai cible d'une offre")
+        verbose_name_plural = _("délais cibles par offre")
+        ordering = ["organisme__nom", "offre__libelle"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisme", "offre"], name="delai_cible_offre_unique"),
+            models.CheckConstraint(
+                condition=Q(delai_urgent_jours__gte=1, delai_urgent_jours__lte=30)
+                & Q(delai_jours__gte=1, delai_jours__lte=90),
+                name="delai_cible_offre_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisme} — {self.offre}"
 
 
 class FundEvent(models.Model):

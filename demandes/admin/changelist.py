@@ -16,10 +16,11 @@ from django.utils.translation import ngettext
 
 from audit.services import Action, ObjectType, record_access
 from conventions.scoping import structures_in_scope
+from core.admin_history import HistoryAdminMixin
 from organismes.scoping import OrganismeScopedAdminMixin, of_own_organisme
 
 from ..catalogue import URGENCES
-from ..models import Demande, Evenement, PieceJointe, mark_read
+from ..models import DelaiCibleOffre, Demande, Evenement, PieceJointe, mark_read
 from .indicators import IndicatorsAdminMixin
 from .preferences import NotificationPreferencesAdminMixin
 from .processing import ProcessingAdminMixin
@@ -269,7 +270,13 @@ class DemandeAdmin(
         return of_own_organisme(request.user, queryset)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).for_agent_list().with_unread_for_the_fund()
+        return (
+            super()
+            .get_queryset(request)
+            .for_agent_list()
+            .with_unread_for_the_fund()
+            .with_offer_delays()
+        )
 
     def changelist_view(self, request, extra_context=None):
         # Not Django's « Sélectionnez l'objet demande à changer »: the agent's work queue.
@@ -446,3 +453,13 @@ class DemandeAdmin(
             ),
             *super().get_urls(),
         ]
+
+
+@admin.register(DelaiCibleOffre)
+class DelaiCibleOffreAdmin(HistoryAdminMixin, admin.ModelAdmin):
+    """An organisme's own target delays for an offer (SPEC §10), set by the national
+    administrators beside the organisme's general ones (its page)."""
+
+    list_display = ("organisme", "offre", "delai_urgent_jours", "delai_jours")
+    list_filter = ("organisme",)
+    list_select_related = ("organisme", "offre")

@@ -24,6 +24,7 @@ from conventions.models import Offre
 from core.admin_history import HistoryAdminMixin
 from core.history import DELETED_ACCOUNT, SECRET_FIELDS, record
 from core.models import HistoryEntry
+from demandes.models import DelaiCibleOffre
 from inscriptions.models import PreInscription
 from organismes import services as structure_services
 from organismes.models import Organisme, StructurePartenaire
@@ -176,6 +177,16 @@ EDITS = {
         lambda: AgentFactory(),
         {"telephone": "06 11 22 33 44"},
         "téléphone : « 07.00.00.00.00 » → « 06.11.22.33.44 »",
+    ),
+    "demandes.DelaiCibleOffre": (
+        lambda: DelaiCibleOffre.objects.create(
+            organisme=OrganismeFactory(),
+            offre=Offre.objects.get(code="rendez-vous"),
+            delai_urgent_jours=2,
+            delai_jours=10,
+        ),
+        {"delai_jours": "5"},
+        "délai cible des autres demandes (jours ouvrés) : « 10 » → « 5 »",
     ),
     "auth.Group": (
         lambda: Group.objects.create(name="Référents"),

@@ -16,7 +16,7 @@ from django.urls import reverse
 from conventions.models import Offre
 from core.workdays import earliest_within, easter, is_working_day, working_days_between
 from demandes import delays, services
-from demandes.models import Demande
+from demandes.models import DelaiCibleOffre, Demande
 from tests.factories import AgentFactory, OrganismeFactory, StructureFactory, TechnicienFactory
 from tests.helpers import log_in_verified, make_demande, with_all_offres
 
@@ -129,6 +129,55 @@ def test_the_organismes_own_delays_apply(week, organisme):
     thursday = D(2026, 12, 3)
     assert set(Demande.objects.en_retard(thursday)) == set()
     assert not Demande.objects.get(pk=week["urgent_monday"].pk).is_en_retard(thursday)
+
+
+def test_an_offers_own_delays_apply_to_its_demandes_only(week, organisme, technicien, convention):
+    # The organisme wants its rendez-vous faster (2 working days) and gives its urgent ones 5.
+    DelaiCibleOffre.objects.create(
+        organisme=organisme,
+        offre=Offre.objects.get(code="rendez-vous"),
+        delai_urgent_jours=5,
+        delai_jours=2,
+    )
+    document = sent_at(paris(2026, 11, 30, 9), technicien, convention, offre="document")
+    thursday = D(2026, 12, 3)
+
+    rows = {name: Demande.objects.get(pk=d.pk) for name, d in week.items()}
+    assert rows["monday"].is_en_retard(thursday)  # 3 > 2
+    assert not rows["urgent_monday"].is_en_retard(thursday)  # 3 <= 5
+    assert not Demande.objects.get(pk=document.pk).is_en_retard(thursday)  # 3 <= 10
+    overdue = set(Demande.objects.en_retard(thursday))
+    assert overdue == {rows["monday"], rows["old"]}
+    assert overdue == {d for d in Demande.objects.all() if d.is_en_retard(thursday)}
+
+
+@time_machine.travel(paris(2026, 12, 3, 10), tick=False)
+def test_the_list_shows_an_offers_own_delay_without_a_query_per_row(
+    client, agent, organisme, technicien, convention
+):
+    agent_client = client
+    log_in_verified(agent_client, agent)  # today, Thursday 3 December
+    DelaiCibleOffre.objects.create(
+        organisme=organisme,
+        offre=Offre.objects.get(code="rendez-vous"),
+        delai_urgent_jours=1,
+        delai_jours=1,
+    )
+    url = reverse("admin:demandes_demande_changelist")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            agent_client.get(url)
+        return len(captured)
+
+    late = sent_at(paris(2026, 11, 30, 9), technicien, convention)  # 3 working days > 1
+    page = agent_client.get(url).content.decode()
+    row = re.search(rf"{late.reference}.*?</tr>", page, re.S).group(0)
+    assert "en retard" in row
+    with_1 = queries()
+    for _n in range(20):
+        sent_at(paris(2026, 11, 30, 9), technicien, convention)
+    assert queries() == with_1
 
 
 def test_a_closed_demande_is_never_overdue(week, organisme):
