@@ -135,8 +135,14 @@ def _detail(
         .select_related("auteur")
         .prefetch_related("pieces")
     )
-    if complement_form is None and demande.statut == Statut.COMPLEMENT_DEMANDE:
-        complement_form = ComplementForm()
+    question = None
+    if demande.statut == Statut.COMPLEMENT_DEMANDE:
+        complement_form = complement_form or ComplementForm()
+        # The fund's question, shown with the reply form (read from the timeline already
+        # fetched: no query of its own).
+        question = next(
+            (e for e in reversed(evenements) if e.statut == Statut.COMPLEMENT_DEMANDE), None
+        )
     if message_form is None and demande.is_open and complement_form is None:
         message_form = MessageForm()
     agent_name = ""
@@ -149,6 +155,7 @@ def _detail(
             "demande": demande,
             "evenements": evenements,
             "complement_form": complement_form,
+            "complement_question": question,
             "message_form": message_form,
             "usual_days": demande.is_open
             and delays.usual_processing_days_cached(demande.organisme, demande.offre),

@@ -1007,6 +1007,25 @@ def test_the_technicien_answers_a_complement_with_a_file(
     assert demande.evenements.count() == 3
 
 
+def test_the_question_of_the_fund_is_shown_with_the_reply_form(
+    client_t, technicien, convention, agent
+):
+    # Issue 19, item 1: not 1,000 px lower in the timeline, but next to the box to answer in.
+    post_demande(client_t, "etude-dossier", motif="c2s")
+    demande = Demande.objects.get()
+    services.demander_complement(by=agent, demande=demande, message="Une première question.")
+    services.fournir_complement(by=technicien, demande=demande, message="Réponse.")
+    services.demander_complement(by=agent, demande=demande, message="Joignez l'avis d'imposition.")
+
+    content = client_t.get(reverse("demandes:detail", args=[demande.pk])).content.decode()
+
+    card = re.search(r'<section class="card complement".*?</section>', content, re.S).group(0)
+    assert "Joignez l&#x27;avis d&#x27;imposition." in card
+    assert "Une première question." not in card  # the question asked now, not an older one
+    assert 'name="message"' in card
+    assert "chronologie ci-dessous" not in card
+
+
 def test_a_complement_with_a_scripted_pdf_is_refused_and_nothing_changes(
     client_t, convention, agent, attachments_dir
 ):
