@@ -54,14 +54,20 @@ from notifications.models import SentEmail  # noqa: E402
 # them on the data of `python -m bench.seed` instead.
 JOBS_VOLUME = dataset.Volume(structures=10_000, accounts=100_000, demandes=100_000)
 
-# The jobs, in the order beat runs them in the night (settings.JOB_TIME_*).
-JOBS = (
-    ("end_conventions", "accounts.jobs", "end_conventions"),
-    ("purge_inactive_accounts", "accounts.jobs", "purge_inactive_accounts"),
-    ("purge_sent_email_log", "notifications.jobs", "purge_sent_email_log"),
-    ("warn_convention_ends", "accounts.jobs", "warn_convention_ends"),
-    ("remind_password_expiry", "accounts.jobs", "remind_password_expiry"),
-)
+
+def night_jobs() -> list[tuple[str, str, str]]:
+    """(label, module, function) of every daily job of the beat schedule, in the order beat runs
+    them (settings.JOB_TIME_*): taken from espace_partenaires.celery.DAILY_JOBS, so a new job is
+    measured without anyone remembering to add it here. A task `app.tasks.name` runs the job
+    `app.jobs.name`."""
+    from espace_partenaires.celery import DAILY_JOBS
+
+    jobs = []
+    by_time = sorted(DAILY_JOBS.values(), key=lambda entry: getattr(settings, entry[1]))
+    for task, _setting in by_time:
+        app_label, _, function = task.rsplit(".", 2)
+        jobs.append((function, f"{app_label}.jobs", function))
+    return jobs
 
 
 # --- Measuring ------------------------------------------------------------------------------
@@ -135,7 +141,7 @@ def load_jobs():
     import importlib
 
     jobs, missing = [], []
-    for label, module_name, function_name in JOBS:
+    for label, module_name, function_name in night_jobs():
         try:
             function = getattr(importlib.import_module(module_name), function_name)
         except (ImportError, AttributeError):
