@@ -9,6 +9,7 @@ import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from django.utils.csp import CSP
@@ -132,11 +133,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
-# Holds the per-address counters of the public forms' rate limits and the anti-robot challenges
-# already used. In production every web process must share it (Redis, e.g.
-# CACHE_URL=redis://redis:6379/1): a per-process memory would multiply the limits by the number
-# of gunicorn workers. `check --deploy` warns otherwise (inscriptions.W001).
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Holds the per-address counters of the rate limits (log-in, forgotten password, public forms)
+# and the anti-robot challenges already used. In production every web process of every node must
+# share it (Redis): a per-process memory would multiply the limits by the number of gunicorn
+# workers and nodes, and accept a used challenge again on another one. Without CACHE_URL, a
+# REDIS_URL gives it: the same server, the next database number (redis://redis:6379/0 → …/1; the
+# broker's own database is never the cache's, which cache.clear() empties). Without either,
+# per-process memory, for `make run`; `check --deploy` warns (inscriptions.W001).
+REDIS_URL = env.str("REDIS_URL", default="")
+
+
+def _next_redis_database(url: str) -> str:
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{database + 1}"))
+
+
+CACHES = {
+    "default": env.cache(
+        "CACHE_URL", default=_next_redis_database(REDIS_URL) if REDIS_URL else "locmemcache://"
+    )
+}
 
 # --- Accounts and authentication ------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -434,8 +451,8 @@ DEFAULT_FROM_EMAIL = env.str(
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery ---------------------------------------------------------------------------------
-# Without REDIS_URL, Celery uses kombu's filesystem transport in var/celery: no server needed.
-REDIS_URL = env.str("REDIS_URL", default="")
+# Without REDIS_URL (read with the cache above), Celery uses kombu's filesystem transport in
+# var/celery: no server needed.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # All of the transport's state under var/: its messages, and its exchange tables, which

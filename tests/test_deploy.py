@@ -97,3 +97,35 @@ def test_every_variable_the_settings_read_is_documented_in_env_example():
 
     assert len(read) > 50
     assert sorted(name for name in read if name not in documented) == []
+
+
+def cache_of(**environment: str) -> str:
+    production = {name: value for name, value in PRODUCTION.items() if name != "CACHE_URL"}
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; c = s.CACHES['default']; "
+        "print(c['BACKEND'], c.get('LOCATION', ''))",
+        **production,
+        **environment,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_with_redis_url_alone_every_node_shares_a_redis_cache_apart_from_the_broker():
+    """Issue 20, item 6: the rate limits and the anti-robot single use are shared between nodes
+    with the one Redis setting an operator gives the broker (tests/test_nodes.py runs it)."""
+    redis_cache = "django.core.cache.backends.redis.RedisCache"
+
+    assert cache_of(REDIS_URL="redis://redis:6379/0") == f"{redis_cache} redis://redis:6379/1"
+    assert (
+        cache_of(REDIS_URL="rediss://:pw@redis:6380/4")
+        == f"{redis_cache} rediss://:pw@redis:6380/5"
+    )
+    assert cache_of(REDIS_URL="redis://redis:6379") == f"{redis_cache} redis://redis:6379/1"
+    assert cache_of(REDIS_URL="redis://redis:6379/0", CACHE_URL="redis://cache:6379/2") == (
+        f"{redis_cache} redis://cache:6379/2"
+    )
+    assert cache_of() == "django.core.cache.backends.locmem.LocMemCache"
