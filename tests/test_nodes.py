@@ -251,9 +251,9 @@ class Visitor:
 
 
 @pytest.fixture
-def technicien():
-    """A technicien with a demande whose complement the fund asks; a password the nodes' own
-    hasher reads (the test process hashes with MD5 for speed)."""
+def demande():
+    """A demande of the technicien j.lefort, whose complement the fund asks; a password the
+    nodes' own hasher reads (the test process hashes with MD5 for speed)."""
     convention = with_all_offres()
     account = TechnicienFactory(identifiant="j.lefort", structure=convention.structure)
     account.password = PBKDF2PasswordHasher().encode(TEST_PASSWORD, PBKDF2PasswordHasher().salt())
@@ -264,7 +264,7 @@ def technicien():
     demande_services.demander_complement(
         by=agent, demande=demande, message="Merci de joindre l'attestation."
     )
-    return account, demande
+    return demande
 
 
 @pytest.fixture
@@ -292,8 +292,7 @@ def preinscription_data():
     }
 
 
-def test_one_journey_across_two_nodes(start_node, object_storage, technicien, preinscription_data):
-    account, demande = technicien
+def test_one_journey_across_two_nodes(start_node, object_storage, demande, preinscription_data):
     node_a, node_b = start_node("a"), start_node("b")
     person = Visitor()
 
