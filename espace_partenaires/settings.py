@@ -314,13 +314,21 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it, even before collectstatic
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 # Attachments of demandes: never served directly (no MEDIA_URL route), only through the
-# permission-checked download view. ATTACHMENTS_STORAGE=s3 shares them between web hosts.
+# permission-checked download view. ATTACHMENTS_STORAGE=s3 shares them between web hosts
+# (docs/scaling.md): the view still reads them and streams them itself, after its scoping check;
+# no URL of the bucket ever reaches a browser, and the bucket stays private.
 if env.str("ATTACHMENTS_STORAGE", default="local") == "s3":
+    _s3_endpoint = env.str("S3_ENDPOINT_URL", default=None)
     _attachments = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": env.str("S3_BUCKET"),
-            "endpoint_url": env.str("S3_ENDPOINT_URL", default=None),
+            "endpoint_url": _s3_endpoint,
+            # An S3-compatible server's bucket by path (http://storage:8333/bucket/key): a
+            # bucket.storage host name exists in no DNS. AWS's own endpoint: boto3's choice.
+            "addressing_style": env.str(
+                "S3_ADDRESSING_STYLE", default="path" if _s3_endpoint else None
+            ),
             "region_name": env.str("S3_REGION", default=None),
             "access_key": env.str("S3_ACCESS_KEY"),
             "secret_key": env.str("S3_SECRET_KEY"),

@@ -32,6 +32,7 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from demandes import services as demande_services
 from demandes.models import PieceJointe
 from inscriptions.models import PreInscription
+from tests.browser.scenario import create_offres
 from tests.conftest import moto_server_binary, start_redis_server
 from tests.factories import (
     TEST_PASSWORD,
@@ -43,8 +44,9 @@ from tests.factories import (
 )
 from tests.helpers import PDF, free_port, make_demande, with_all_offres
 from tests.reliability.conftest import database_url
+from tests.test_production_defaults import PRODUCTION, manage
 
-pytestmark = [pytest.mark.nodes, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.nodes
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -85,21 +87,39 @@ def answers(port: int, path: str) -> bool:
 
 @dataclass
 class ObjectStorage:
-    """moto's S3 server on a free port, holding the attachments bucket."""
+    """moto's S3 server on a free port."""
 
     port: int
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        # A host name, not an address: boto3 would put the bucket in it (virtual addressing),
+        # which no DNS resolves; the settings ask for path addressing with an endpoint.
+        return f"http://localhost:{self.port}"
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """The variables of a node using it."""
+        return {
+            "ATTACHMENTS_STORAGE": "s3",
+            "S3_BUCKET": BUCKET,
+            "S3_ENDPOINT_URL": self.url,
+            "S3_REGION": "us-east-1",
+            "S3_ACCESS_KEY": "test-only",
+            "S3_SECRET_KEY": "test-only",
+        }
 
     def keys(self) -> list[str]:
         _response, listing = http_request(self.port, "GET", f"/{BUCKET}?list-type=2")
         return re.findall(r"<Key>([^<]+)</Key>", listing.decode())
 
+    def create_bucket(self) -> subprocess.CompletedProcess:
+        return manage("create_attachments_bucket", "--wait", "30", **PRODUCTION, **self.settings)
+
 
 @pytest.fixture
-def object_storage(tmp_path):
+def s3_server(tmp_path):
+    """moto's S3 server, without any bucket."""
     port = free_port()
     log = tmp_path / "moto.log"
     with log.open("wb") as output:
@@ -110,12 +130,38 @@ def object_storage(tmp_path):
         )
     try:
         wait_until(lambda: answers(port, "/moto-api/"), "moto_server", process, log)
-        response, content = http_request(port, "PUT", f"/{BUCKET}")
-        assert response.status == 200, content
         yield ObjectStorage(port)
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def object_storage(s3_server):
+    """moto's S3 server with the attachments' bucket, made as compose's storage-init makes it."""
+    result = s3_server.create_bucket()
+    assert result.returncode == 0, result.stderr
+    return s3_server
+
+
+def test_the_attachments_bucket_is_created_once_then_left_as_it_is(s3_server):
+    first = s3_server.create_bucket()
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == f"Bucket {BUCKET} : créé."
+    http_request(s3_server.port, "PUT", f"/{BUCKET}/demandes/gardee.pdf", body=b"%PDF-")
+
+    again = s3_server.create_bucket()
+
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == f"Bucket {BUCKET} : existe déjà."
+    assert s3_server.keys() == ["demandes/gardee.pdf"]
+
+
+def test_with_the_local_storage_there_is_no_bucket_to_create():
+    result = manage("create_attachments_bucket", **PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+    assert "aucun bucket à créer" in result.stdout
 
 
 @pytest.fixture
@@ -163,12 +209,7 @@ def start_node(tmp_path, object_storage, shared_redis):
             "DATABASE_URL": database_url(),
             # Only REDIS_URL: the broker, and the cache the settings derive from it.
             "REDIS_URL": shared_redis,
-            "ATTACHMENTS_STORAGE": "s3",
-            "S3_BUCKET": BUCKET,
-            "S3_ENDPOINT_URL": object_storage.url,
-            "S3_REGION": "us-east-1",
-            "S3_ACCESS_KEY": "test-only",
-            "S3_SECRET_KEY": "test-only",
+            **object_storage.settings,
             # What would be on each machine's own disk.
             "MEDIA_ROOT": str(folder / "media"),
             "STATIC_ROOT": str(folder / "static"),
@@ -254,6 +295,7 @@ class Visitor:
 def demande():
     """A demande of the technicien j.lefort, whose complement the fund asks; a password the
     nodes' own hasher reads (the test process hashes with MD5 for speed)."""
+    create_offres()  # the flush of an earlier transactional test removed them
     convention = with_all_offres()
     account = TechnicienFactory(identifiant="j.lefort", structure=convention.structure)
     account.password = PBKDF2PasswordHasher().encode(TEST_PASSWORD, PBKDF2PasswordHasher().salt())
@@ -292,6 +334,7 @@ def preinscription_data():
     }
 
 
+@pytest.mark.django_db(transaction=True)  # the nodes see only what is committed
 def test_one_journey_across_two_nodes(start_node, object_storage, demande, preinscription_data):
     node_a, node_b = start_node("a"), start_node("b")
     person = Visitor()
