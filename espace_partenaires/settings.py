@@ -123,6 +123,12 @@ DATABASES = {
 # backend, failover) is replaced, not turned into an error page.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# Behind PgBouncer in transaction pooling (docs/scaling.md), a server-side cursor (QuerySet
+# .iterator(): the access log's CSV export) stays on the server connection of its first fetch,
+# which the pool may hand to another client before the next fetch: true fetches client-side.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Take the write lock when a transaction starts, so that the quota checks made under
     # select_for_update (a no-op on SQLite) are serialised here too; wait for it rather than fail.
