@@ -9,6 +9,7 @@ import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from django.utils.csp import CSP
@@ -122,6 +123,12 @@ DATABASES = {
 # backend, failover) is replaced, not turned into an error page.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# Behind PgBouncer in transaction pooling (docs/scaling.md), a server-side cursor (QuerySet
+# .iterator(): the access log's CSV export) stays on the server connection of its first fetch,
+# which the pool may hand to another client before the next fetch: true fetches client-side.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Take the write lock when a transaction starts, so that the quota checks made under
     # select_for_update (a no-op on SQLite) are serialised here too; wait for it rather than fail.
@@ -132,11 +139,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
-# Holds the per-address counters of the public forms' rate limits and the anti-robot challenges
-# already used. In production every web process must share it (Redis, e.g.
-# CACHE_URL=redis://redis:6379/1): a per-process memory would multiply the limits by the number
-# of gunicorn workers. `check --deploy` warns otherwise (inscriptions.W001).
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Holds the per-address counters of the rate limits (log-in, forgotten password, public forms)
+# and the anti-robot challenges already used. In production every web process of every node must
+# share it (Redis): a per-process memory would multiply the limits by the number of gunicorn
+# workers and nodes, and accept a used challenge again on another one. Without CACHE_URL, a
+# REDIS_URL gives it: the same server, the next database number (redis://redis:6379/0 → …/1; the
+# broker's own database is never the cache's, which cache.clear() empties). Without either,
+# per-process memory, for `make run`; `check --deploy` warns (inscriptions.W001).
+REDIS_URL = env.str("REDIS_URL", default="")
+
+
+def _next_redis_database(url: str) -> str:
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{database + 1}"))
+
+
+CACHES = {
+    "default": env.cache(
+        "CACHE_URL", default=_next_redis_database(REDIS_URL) if REDIS_URL else "locmemcache://"
+    )
+}
 
 # --- Accounts and authentication ------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -297,13 +320,21 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it, even before collectstatic
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 # Attachments of demandes: never served directly (no MEDIA_URL route), only through the
-# permission-checked download view. ATTACHMENTS_STORAGE=s3 shares them between web hosts.
+# permission-checked download view. ATTACHMENTS_STORAGE=s3 shares them between web hosts
+# (docs/scaling.md): the view still reads them and streams them itself, after its scoping check;
+# no URL of the bucket ever reaches a browser, and the bucket stays private.
 if env.str("ATTACHMENTS_STORAGE", default="local") == "s3":
+    _s3_endpoint = env.str("S3_ENDPOINT_URL", default=None)
     _attachments = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": env.str("S3_BUCKET"),
-            "endpoint_url": env.str("S3_ENDPOINT_URL", default=None),
+            "endpoint_url": _s3_endpoint,
+            # An S3-compatible server's bucket by path (http://storage:8333/bucket/key): a
+            # bucket.storage host name exists in no DNS. AWS's own endpoint: boto3's choice.
+            "addressing_style": env.str(
+                "S3_ADDRESSING_STYLE", default="path" if _s3_endpoint else None
+            ),
             "region_name": env.str("S3_REGION", default=None),
             "access_key": env.str("S3_ACCESS_KEY"),
             "secret_key": env.str("S3_SECRET_KEY"),
@@ -434,8 +465,8 @@ DEFAULT_FROM_EMAIL = env.str(
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery ---------------------------------------------------------------------------------
-# Without REDIS_URL, Celery uses kombu's filesystem transport in var/celery: no server needed.
-REDIS_URL = env.str("REDIS_URL", default="")
+# Without REDIS_URL (read with the cache above), Celery uses kombu's filesystem transport in
+# var/celery: no server needed.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # All of the transport's state under var/: its messages, and its exchange tables, which

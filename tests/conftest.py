@@ -2,6 +2,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -98,7 +99,14 @@ def pytest_report_header(config):
     database = f"database: {connection.vendor}"
     if not postgresql_present():
         database += f" ; {POSTGRESQL_ABSENT}"
-    return [database, redis_header(), clamd_header(), browser_header(), proxy_header()]
+    return [
+        database,
+        redis_header(),
+        clamd_header(),
+        browser_header(),
+        proxy_header(),
+        nodes_header(),
+    ]
 
 
 # --- PostgreSQL: tests marked `postgresql` need the real server (DATABASE_URL, as in CI) --------
@@ -157,6 +165,8 @@ def pytest_collection_modifyitems(config, items):
         absent.add("browser")
     if caddy_binary() is None:
         absent.add("proxy")
+    if nodes_missing():
+        absent.add("nodes")
     if absent and os.environ.get("CI") == "true":
         # CI starts every server (.ci/run): a missing one is a broken CI, never a smaller suite.
         raise pytest.UsageError(f"CI=true, but these test groups lack their server: {absent}")
@@ -176,6 +186,33 @@ CADDY_ABSENT = (
 
 def caddy_binary() -> str | None:
     return system_binary("caddy", "/usr/bin", "/usr/local/bin")
+
+
+# --- Several web nodes: tests marked `nodes` (tests/test_nodes.py) start two gunicorn instances
+# on PostgreSQL, a private redis-server and moto's S3 server (moto_server, a dev dependency, so
+# always there with the virtualenv). CI has them all (.ci/run); without one of them the tests are
+# deselected and the header says which is missing.
+def moto_server_binary() -> str | None:
+    binary = Path(sys.executable).parent / "moto_server"
+    return str(binary) if binary.exists() else shutil.which("moto_server")
+
+
+def nodes_missing() -> list[str]:
+    missing = []
+    if not postgresql_present():
+        missing.append("PostgreSQL (DATABASE_URL=postgres://…)")
+    if redis_binary() is None:
+        missing.append("redis-server (apt-get install redis-server)")
+    if moto_server_binary() is None:
+        missing.append("moto_server (pip install -e '.[dev]')")
+    return missing
+
+
+def nodes_header() -> str:
+    missing = nodes_missing()
+    if missing:
+        return "pas de " + ", ".join(missing) + " : les tests à deux nœuds web ne tournent pas"
+    return "nodes tests: two gunicorn nodes, PostgreSQL, a private redis-server, moto_server"
 
 
 def proxy_header() -> str:

@@ -105,7 +105,8 @@ def caddy(live_server, settings, tmp_path):
             "CADDY_ADMIN": "off",
             "HTTPS_PORT": str(https_port),
             "HTTP_PORT": str(http_port),
-            "UPSTREAM": live_server.url.removeprefix("http://"),
+            "UPSTREAM_HOST": "127.0.0.1",
+            "UPSTREAM_PORT": str(live_server.url.rsplit(":", 1)[1]),
             **variables,
         }
         log = (tmp_path / "caddy.log").open("w")
