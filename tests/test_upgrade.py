@@ -4,7 +4,6 @@ database and writes its demo data; this code's `migrate` then applies every new 
 it, and the last migration of each app, where it is reversible, is unapplied and applied again.
 Without the git history (a tarball), the test fails and says so: it never passes untested."""
 
-import json
 import os
 import shutil
 import subprocess
@@ -39,7 +38,7 @@ for app in ours:
             first.append(name)
         elif not set(plan) <= leaves:
             cascading.append(f"{name} (avec {len(set(plan) - leaves)} migrations antérieures)")
-        elif not all(op.reversible for key in plan for op in loader.disk_migrations[key].operations):
+        elif not all(op.reversible for key in plan for op in loader.get_migration(*key).operations):
             irreversible.append(name)
         else:
             try:
