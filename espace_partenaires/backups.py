@@ -75,7 +75,7 @@ def create_backup(directory: Path | None = None) -> Path:
     directory = Path(directory or settings.BACKUP_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
-    name = f"{PREFIX}{timezone.now():%Y%m%d-%H%M%S}{SUFFIX}"
+    name = f"{PREFIX}{timezone.localtime():%Y%m%d-%H%M%S}{SUFFIX}"  # Paris time
     target = directory / name
     partial = directory / f".{name}.partial"
     vendor = connection.vendor
@@ -86,6 +86,7 @@ def create_backup(directory: Path | None = None) -> Path:
     with tempfile.TemporaryDirectory(dir=directory) as work:
         dump = Path(work) / DUMPS[vendor]
         migrations, counts = _dump_database(dump)
+        dump.chmod(0o600)
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             with (

@@ -1,7 +1,10 @@
 """`manage.py restore ARCHIVE`: the database and the attachments of an archive of `backup`, then
 the counts and checksums compared with its manifest (espace_partenaires.backups)."""
 
+import datetime
+
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from espace_partenaires import backups
 
@@ -27,9 +30,10 @@ class Command(BaseCommand):
             manifest = backups.read_manifest(archive)
             backups.check_schemas(manifest)
             if interactive:
+                made = timezone.localtime(datetime.datetime.fromisoformat(manifest["created_at"]))
                 answer = input(
                     f"La base de données et les pièces jointes vont être remplacées par celles "
-                    f"de l'archive du {manifest['created_at']}. Tapez « oui » pour continuer : "
+                    f"de l'archive du {made:%d/%m/%Y à %H:%M}. Tapez « oui » pour continuer : "
                 )
                 if answer.strip().lower() != "oui":
                     raise CommandError("Restauration annulée : rien n'a été modifié.")
