@@ -2,6 +2,7 @@
 #   make run    set up and start the portal on embedded defaults (SQLite, local Celery broker)
 #   make test   set up and run the whole test suite (lint, layers, migrations check, pytest)
 #   make bench  the benchmarks at national scale, on PostgreSQL (docs/performance.md)
+#   make backup / make restore ARCHIVE=…   the database and the attachments (docs/operations.md)
 
 SHELL := /bin/bash
 VENV := .venv
@@ -14,7 +15,7 @@ PYTHON ?= $(shell for candidate in python3.14 python3.13 python3.12 python3; do 
 	if $$candidate -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
 		echo $$candidate; break; fi; done)
 
-.PHONY: run test bench lint format check-deploy clean
+.PHONY: run test bench lint format check-deploy clean backup restore
 
 $(BIN)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -61,6 +62,17 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m bench.load --write-doc
 	$(BIN)/python -m bench.jobs --national --write-doc
 	@echo "Résultats écrits dans docs/performance.md."
+
+# One archive of the database and the attachments in BACKUP_DIR (default var/backups), and the
+# restore of one (it asks for confirmation); docs/operations.md.
+backup: $(BIN)/.installed
+	$(MANAGE) backup
+
+restore: $(BIN)/.installed
+	@if [ -z "$(ARCHIVE)" ]; then \
+		echo "Indiquez l'archive : make restore ARCHIVE=var/backups/espace-partenaires-AAAAMMJJ-HHMMSS.tar"; \
+		exit 1; fi
+	$(MANAGE) restore "$(ARCHIVE)"
 
 format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .

@@ -33,6 +33,9 @@ if SECRET_KEY in ("", "change-me"):
             "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
         )
     SECRET_KEY = "django-insecure-local-only-never-in-production"  # noqa: S105 (DEBUG=true only)
+# Rotation of the key (docs/operations.md): the previous keys, comma-separated, still accepted
+# to check what they signed (sessions, reset links) while new signatures use SECRET_KEY.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Absolute address of the portal, used to build the links of e-mails.
@@ -530,6 +533,13 @@ DORMANT_NOTICE_DAYS = env.int("DORMANT_NOTICE_DAYS", default=15)
 # Months the access log (who among the fund's staff read which demande, downloaded which file,
 # exported what) is kept: SPEC §10 says 12.
 ACCESS_LOG_RETENTION_MONTHS = env.int("ACCESS_LOG_RETENTION_MONTHS", default=12)
+
+# --- Backups (espace_partenaires.backups, docs/operations.md) ---------------------------------
+# Where `manage.py backup` writes its archives (0600, in a 0700 folder: they hold personal data),
+# how many of the newest it keeps, and the daily time of docker-compose.yml's backup service.
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=14)
+BACKUP_TIME = env.str("BACKUP_TIME", default="00:30")
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
