@@ -11,10 +11,12 @@ A portal page is then compared with FLOOR_TEMPLATE measured at the same minute, 
 a noisy machine where the milliseconds do not.
 """
 
+from functools import cache
+
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.template import engines
 from django.test.client import ClientHandler
 
 PREFIX = "/__bench__/"
@@ -27,8 +29,22 @@ def trivial(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
+# Compiled once per process, as the cached loader keeps the portal's templates.
+SMALL_TEMPLATE = """{% extends "base.html" %}
+{% block title %}Plancher{% endblock %}
+{% block content %}
+<h1>Plancher du banc d'essai</h1>
+<p>Une petite page sur le gabarit de base.</p>
+{% endblock %}"""
+
+
+@cache
+def _small_template():
+    return engines["django"].from_string(SMALL_TEMPLATE)
+
+
 def small_template(request):
-    return render(request, "bench/floor.html")
+    return HttpResponse(_small_template().render(request=request))
 
 
 class _NoMiddleware:

@@ -6,7 +6,5 @@ production (tests/bench/test_floors.py checks it).
 """
 
 from espace_partenaires.settings import *  # noqa: F403
-from espace_partenaires.settings import BASE_DIR, TEMPLATES
 
 ROOT_URLCONF = "bench.urls"
-TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], BASE_DIR / "bench" / "templates"]
