@@ -15,12 +15,13 @@ falls back to Django's rendering.
 """
 
 import datetime
+import html
 
 from django.contrib.admin.templatetags.admin_list import ResultList, results
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.utils import timezone
 from django.utils.formats import date_format, get_format
-from django.utils.html import conditional_escape, escape
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -48,6 +49,12 @@ PK = "0000000000pk9f3c"
 REFERENCE = "0000000000ref9f3c"
 
 
+def esc(text: str) -> str:
+    """django.utils.html.escape's result (the same five characters), without its lazy-string
+    wrapper, which cost more than the escaping in a loop of 50 rows × 11 cells."""
+    return html.escape(text, quote=True)
+
+
 def cut(text: str, title: str | None = None) -> str:
     """demandes.admin.changelist.cut, from text already escaped."""
     return f'<span class="cell-cut" title="{text if title is None else title}">{text}</span>'
@@ -65,17 +72,16 @@ class Rows:
             {"preserved_filters": cl.preserved_filters, "opts": cl.opts},
             cl.url_for_result(Demande(pk=PK)),
         )
-        self.link = escape(url).split(PK)
+        self.link = esc(url).split(PK)
         if self.has_checkbox:
             checkbox = str(cl.model_admin.action_checkbox(Demande(pk=PK, reference=REFERENCE)))
             self.checkbox = [part.split(PK) for part in checkbox.split(REFERENCE)]
-        self.urgent = escape(_("Urgent"))
-        self.categories = {code: escape(str(label)) for code, label in URGENCES}
-        self.statuts = {value: cut(escape(str(label))) for value, label in Statut.choices}
-        self.statut_display = lambda value: self.statuts.get(value) or cut(escape(value))
+        self.urgent = esc(_("Urgent"))
+        self.categories = {code: esc(str(label)) for code, label in URGENCES}
+        self.statuts = {value: cut(esc(str(label))) for value, label in Statut.choices}
         self.days = _("%(days)s j")
-        self.retard = escape(_("en retard"))
-        self.non_attribuee = _("non attribuée").strip() or self.empty
+        self.retard = esc(_("en retard"))
+        self.non_attribuee = esc(_("non attribuée").strip()) or self.empty
         self.anonymised = _("Données anonymisées le %(date)s")
         self.offres: dict[tuple[int, str], str] = {}
         self.dates: dict[datetime.date, tuple[str, str]] = {}
@@ -85,34 +91,36 @@ class Rows:
 
     def row(self, demande: Demande) -> SafeString:
         pk = str(demande.pk)
-        cells = []
+        created = timezone.localtime(demande.created_at)
         if self.has_checkbox:
-            reference = escape(str(demande))
-            checkbox = reference.join(pk.join(part) for part in self.checkbox)
-            cells.append(f'<td class="action-checkbox">{checkbox}</td>')
-        reference = escape(demande.reference) if demande.reference else self.empty
-        cells.append(
+            checkbox = esc(str(demande)).join(pk.join(part) for part in self.checkbox)
+            cells = f'<td class="action-checkbox">{checkbox}</td>'
+        else:
+            cells = ""
+        reference = esc(demande.reference) if demande.reference else self.empty
+        return mark_safe(  # noqa: S308 (every value escaped here)
+            f"{cells}"
             f'<th class="field-reference"><a href="{pk.join(self.link)}">{reference}</a></th>'
+            f'<td class="field-urgence">{self.urgence(demande)}</td>'
+            f'<td class="field-offre_display">{self.offre(demande)}</td>'
+            f'<td class="field-structure_display">{cut(esc(demande.structure.nom))}</td>'
+            f'<td class="field-assure">{self.assure(demande)}</td>'
+            f'<td class="field-envoyee_le">{self.envoyee_le(created)}</td>'
+            f'<td class="field-age">{self.age(demande, created)}</td>'
+            f'<td class="field-statut_display">{self.statut_display(demande.statut)}</td>'
+            f'<td class="field-attribution">{self.attribution(demande)}</td>'
+            f'<td class="field-non_lus">{self.non_lus(demande)}</td>'
         )
-        cells.append(f'<td class="field-urgence">{self.urgence(demande)}</td>')
-        cells.append(f'<td class="field-offre_display">{self.offre(demande)}</td>')
-        cells.append(
-            f'<td class="field-structure_display">{cut(escape(demande.structure.nom))}</td>'
-        )
-        cells.append(f'<td class="field-assure">{self.assure(demande)}</td>')
-        cells.append(f'<td class="field-envoyee_le">{self.envoyee_le(demande)}</td>')
-        cells.append(f'<td class="field-age">{self.age(demande)}</td>')
-        cells.append(f'<td class="field-statut_display">{self.statut_display(demande.statut)}</td>')
-        cells.append(f'<td class="field-attribution">{self.attribution(demande)}</td>')
-        cells.append(f'<td class="field-non_lus">{self.non_lus(demande)}</td>')
-        return mark_safe("".join(cells))  # noqa: S308 (every value escaped above)
+
+    def statut_display(self, statut: str) -> str:
+        return self.statuts.get(statut) or cut(esc(statut))
 
     def urgence(self, demande: Demande) -> str:
         if not demande.urgent:
             return self.empty
         categorie = self.categories.get(demande.categorie_urgence)
         if categorie is None:
-            categorie = escape(demande.categorie_urgence)
+            categorie = esc(demande.categorie_urgence)
         return (
             f'<span class="badge-urgent" title="{categorie}">{self.urgent}'
             f'<span class="visually-hidden"> : {categorie}</span></span>'
@@ -123,45 +131,48 @@ class Rows:
         if key not in self.offres:
             offre = str(demande.offre)
             label = motif_label(demande.offre.code, demande.motif)
-            self.offres[key] = cut(escape(offre), escape(f"{offre} — {label}"))
+            self.offres[key] = cut(esc(offre), esc(f"{offre} — {label}"))
         return self.offres[key]
 
     def assure(self, demande: Demande) -> str:
         if demande.anonymisee_le is not None:
             at = timezone.localtime(demande.anonymisee_le)
-            return cut(escape(self.anonymised % {"date": date_format(at, "j F Y")}))
-        return cut(escape(f"{demande.nom} {demande.prenom}"))
+            return cut(esc(self.anonymised % {"date": date_format(at, "j F Y")}))
+        return cut(esc(f"{demande.nom} {demande.prenom}"))
 
-    def envoyee_le(self, demande: Demande) -> str:
-        at = timezone.localtime(demande.created_at)
+    def envoyee_le(self, at: datetime.datetime) -> str:
         day = at.date()
         if day not in self.dates:
-            self.dates[day] = (date_format(day, "j F Y"), date_format(day, "SHORT_DATE_FORMAT"))
+            self.dates[day] = (
+                esc(date_format(day, "j F Y")),
+                esc(date_format(day, "SHORT_DATE_FORMAT")),
+            )
         long_day, short = self.dates[day]
-        title = (
-            f"{long_day} {at:%H:%M}" if self.fast_datetime else date_format(at, "DATETIME_FORMAT")
-        )
-        return f'<time datetime="{at.isoformat()}" title="{escape(title)}">{escape(short)}</time>'
+        if self.fast_datetime:
+            title = f"{long_day} {at:%H:%M}"
+        else:
+            title = esc(date_format(at, "DATETIME_FORMAT"))
+        return f'<time datetime="{esc(at.isoformat())}" title="{title}">{short}</time>'
 
-    def age(self, demande: Demande) -> str:
+    def age(self, demande: Demande, created: datetime.datetime) -> str:
         end = timezone.localdate(demande.closed_at) if demande.closed_at else self.today
-        age = working_days_between(timezone.localdate(demande.created_at), end)
-        days = escape(self.days % {"days": age})
+        age = working_days_between(created.date(), end)
+        days = esc(self.days % {"days": age})
         if demande.statut == Statut.CLOTUREE or age <= demande.delai_cible_jours:
             return days.strip() or self.empty
         return f'{days} <span class="badge badge-retard">{self.retard}</span>'
 
     def attribution(self, demande: Demande) -> str:
         if demande.assigned_to is None:
-            return escape(self.non_attribuee)
-        return cut(escape(demande.assigned_to.get_full_name()))
+            return self.non_attribuee
+        return cut(esc(demande.assigned_to.get_full_name()))
 
     def non_lus(self, demande: Demande) -> str:
         count = getattr(demande, "non_lus", 0)
         if not count:
             return self.empty
         label = ngettext("%(count)d non lu", "%(count)d non lus", count) % {"count": count}
-        return f'<span class="badge badge-non-lu">{escape(label)}</span>'
+        return f'<span class="badge badge-non-lu">{esc(label)}</span>'
 
 
 def is_standard(cl) -> bool:
