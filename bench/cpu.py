@@ -28,9 +28,15 @@ def process_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
-def cpu_seconds(pids: set[int]) -> float:
-    """Processor time these processes have used so far."""
-    return sum(process_seconds(pid) for pid in pids)
+def cpu_by_pid(pids: set[int]) -> dict[int, float]:
+    return {pid: process_seconds(pid) for pid in pids}
+
+
+def used_since(before: dict[int, float]) -> float:
+    """Processor time used since `before` by those of its processes still running (a process
+    that ended meanwhile would count negatively: it is left out)."""
+    now = cpu_by_pid(set(before))
+    return sum(now[pid] - seconds for pid, seconds in before.items() if now[pid] >= seconds)
 
 
 def processes() -> dict[int, tuple[int, str]]:
@@ -47,6 +53,13 @@ def processes() -> dict[int, tuple[int, str]]:
     return found
 
 
-def postgres_pids() -> set[int]:
-    """PostgreSQL's processes on this machine (its backends among them)."""
-    return {pid for pid, (_, name) in processes().items() if name.startswith("postgres")}
+def postgres_backends(connection) -> set[int]:
+    """The PostgreSQL processes serving the other connections to this database: on a shared
+    server, the other databases' backends (and the server's writers, busy for all of them) are
+    someone else's load. A read-only benchmark writes little WAL of its own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {row[0] for row in cursor.fetchall()}

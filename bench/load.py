@@ -56,7 +56,7 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import Role, User  # noqa: E402
 from accounts.selection import organisme_choices  # noqa: E402
 from bench import floors  # noqa: E402
-from bench.cpu import cpu_seconds, postgres_pids, processes  # noqa: E402
+from bench.cpu import cpu_by_pid, postgres_backends, processes, used_since  # noqa: E402
 from bench.doc import write_doc  # noqa: E402
 from bench.sessions import session_for, usable_partners  # noqa: E402
 from demandes import catalogue  # noqa: E402
@@ -181,10 +181,14 @@ def free_port() -> int:
 
 
 def django_and_postgres(gunicorn_pid: int) -> tuple[set[int], set[int]]:
-    """gunicorn's master and workers; PostgreSQL's processes (its backends among them)."""
+    """gunicorn's master and workers; the PostgreSQL backends of their connections (persistent:
+    opened during the warm-up)."""
     found = processes()
     django = {gunicorn_pid} | {pid for pid, (parent, _) in found.items() if parent == gunicorn_pid}
-    return django, postgres_pids()
+    try:
+        return django, postgres_backends(connection)
+    finally:
+        connection.close()
 
 
 def wait_until_up(port: int, timeout: float = 30) -> None:
@@ -209,7 +213,7 @@ def run_wrk(port: int, script: str, duration: int, connections: int, gunicorn_pi
     """wrk's figures for this script, with the processor time per request of Django and of
     PostgreSQL (ms) over the run, and the rate."""
     django, postgres = django_and_postgres(gunicorn_pid)
-    cpu_before = cpu_seconds(django), cpu_seconds(postgres)
+    cpu_before = cpu_by_pid(django), cpu_by_pid(postgres)
     output = subprocess.run(  # noqa: S603
         [  # noqa: S607
             "wrk",
@@ -226,7 +230,7 @@ def run_wrk(port: int, script: str, duration: int, connections: int, gunicorn_pi
         check=True,
         timeout=duration + 60,
     ).stdout
-    cpu = cpu_seconds(django) - cpu_before[0], cpu_seconds(postgres) - cpu_before[1]
+    cpu = used_since(cpu_before[0]), used_since(cpu_before[1])
     figures = json.loads(output.split("RESULT ", 1)[1].splitlines()[0])
     figures["rate"] = figures["requests"] / figures["seconds"]
     figures["errors"] = figures["status_errors"] + figures["socket_errors"]
