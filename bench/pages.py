@@ -9,7 +9,11 @@ off, cached templates, persistent database connection), `--requests` times after
 weighs on all pages alike). For each it prints the number of SQL queries, the median and 95th
 percentile of the server time, the time spent in SQL inside the page, and the SQL floor: the
 median time of the minimal raw SQL that fetches the same data (session, user, access check, the
-page's rows), run on the same connection. --write-doc replaces the table of
+page's rows), run on the same connection; the processor per request of Django (this
+process) and of PostgreSQL (the connection's server process), beside the three floors of
+bench/floors.py measured in the same rounds, each page's processor as a multiple of the
+small-template floor's; then the login chain alone, by hand-written SQL and by the ORM, in
+turn. --write-doc replaces the table of
 docs/performance.md; --block names the marked block to write (e.g. "bench-pages-before" for a
 measurement before a change).
 """
