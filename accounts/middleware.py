@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from . import second_factor, services
-from .selection import organisme_choices
+from .login_chain import organisme_choices_of
 
 SESSION_ORGANISME_KEY = "organisme_id"
 
@@ -97,9 +97,8 @@ class AccountPolicyMiddleware:
         return redirect(url)
 
     def resolve_organisme(self, request, view_name: str):
-        choices = {
-            choice.organisme.pk: choice for choice in organisme_choices(request.user.structure)
-        }
+        # Read with the user, in the same statement (accounts/login_chain.py), on this request.
+        choices = {choice.organisme.pk: choice for choice in organisme_choices_of(request.user)}
         request.organisme_choices = list(choices.values())
         selected = choices.get(request.session.get(SESSION_ORGANISME_KEY))
         if selected is None:

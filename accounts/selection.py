@@ -30,14 +30,23 @@ class OrganismeChoice:
 def organisme_choices(
     structure: StructurePartenaire, today: datetime.date | None = None
 ) -> list[OrganismeChoice]:
-    """The organismes with a convention en cours or à venir, by name; one query."""
+    """The organismes with a convention en cours or à venir, by name; one query.
+
+    A request's own reading is login_chain.organisme_choices_of (the same conventions, read
+    with the user by hand-written SQL); this one serves everywhere else."""
     today = today or timezone.localdate()
     conventions = (
         Convention.objects.filter(structure=structure)
         .en_cours_ou_a_venir(today)
         .select_related("organisme")
-        .order_by("organisme__nom", "organisme_id", "date_debut")
+        .order_by("organisme__nom", "organisme_id", "date_debut", "pk")
     )
+    return choices_from(conventions, today)
+
+
+def choices_from(conventions, today: datetime.date) -> list[OrganismeChoice]:
+    """The choices of these conventions (en cours or à venir on `today`, organismes attached,
+    by organisme's name, organisme, start): one per organisme, by name."""
     by_organisme: dict[int, list[Convention]] = {}
     for convention in conventions:
         by_organisme.setdefault(convention.organisme_id, []).append(convention)

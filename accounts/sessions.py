@@ -6,11 +6,16 @@ expiry that moves by a few seconds. Here an unchanged session is written again o
 expiry is more than TOUCH_INTERVAL behind where the last request would put it, so a partner
 idle for the timeout is still logged out within TOUCH_INTERVAL of it. A session whose content
 changed (log-in, organisme chosen, message) is written at once, as before.
+
+The row is read by hand-written SQL (accounts/login_chain.py: the first link of the login
+chain), the same statement as Django's, without building a queryset on every request.
 """
 
 import datetime
 
 from django.contrib.sessions.backends import db
+
+from . import login_chain
 
 TOUCH_INTERVAL = datetime.timedelta(seconds=60)
 
@@ -19,7 +24,9 @@ class SessionStore(db.SessionStore):
     stored_expiry: datetime.datetime | None = None
 
     def _get_session_from_db(self):
-        session = super()._get_session_from_db()
+        session = login_chain.read_session(self.session_key)
+        if session is None:
+            self._session_key = None  # as Django's store does: a new key if it is written
         self.stored_expiry = session.expire_date if session else None
         return session
 

@@ -6,11 +6,14 @@ Run after `python -m bench.seed`. The script makes sessions for a few hundred se
 and agents (bench/sessions.py: in the session store, no password checked, so django-axes is not
 involved), writes the mix of requests below into a Lua script for wrk, starts gunicorn on
 127.0.0.1 with production settings (DEBUG off, no HTTPS redirect, persistent connections),
-runs wrk for --duration seconds, stops gunicorn and prints requests per second, p50/p95/p99,
-the errors (non-2xx answers and socket errors) and the processor time per request spent in
-Django (gunicorn's processes) and in PostgreSQL (its processes), read from /proc. Everything
-stops by itself. wrk comes from Debian (`apt-get install wrk`): written in C, it leaves the two
-cores to gunicorn and PostgreSQL, which a Python load generator would not.
+runs wrk for --duration seconds, then each of the three floors (bench/floors.py: a trivial view
+without middleware, the same behind every middleware for a logged-in technicien, a small page
+on base.html) for --floor-duration seconds on the same gunicorn, stops gunicorn and prints
+requests per second, p50/p95/p99, the errors (non-2xx answers and socket errors) and the
+processor time per request spent in Django (gunicorn's processes) and in PostgreSQL (its
+processes), read from the kernel (bench/cpu.py). Everything stops by itself. wrk comes from
+Debian (`apt-get install wrk`): written in C, it leaves the two cores to gunicorn and
+PostgreSQL, which a Python load generator would not.
 """
 
 import argparse
@@ -31,7 +34,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 PRODUCTION = {
-    "DJANGO_SETTINGS_MODULE": "espace_partenaires.settings",
+    # The production settings with the floors' URLconf (bench/settings.py, bench/wsgi.py).
+    "DJANGO_SETTINGS_MODULE": "bench.settings",
     "DEBUG": "false",
     "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-" + "x" * 50),
     "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
@@ -51,6 +55,8 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Role, User  # noqa: E402
 from accounts.selection import organisme_choices  # noqa: E402
+from bench import floors  # noqa: E402
+from bench.cpu import cpu_by_pid, postgres_backends, processes, used_since  # noqa: E402
 from bench.doc import write_doc  # noqa: E402
 from bench.sessions import session_for, usable_partners  # noqa: E402
 from demandes import catalogue  # noqa: E402
@@ -174,37 +180,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def processes() -> dict[int, tuple[int, str]]:
-    """pid: (parent pid, command name) of every process, from /proc (Linux)."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue  # ended meanwhile
-            name = stat[stat.index("(") + 1 : stat.rindex(")")]
-            found[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), name)
-    return found
-
-
-def cpu_seconds(pids: set[int]) -> float:
-    """Processor time (user and system) these processes have used so far."""
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def django_and_postgres(gunicorn_pid: int) -> tuple[set[int], set[int]]:
-    """gunicorn's master and workers; PostgreSQL's processes (its backends among them)."""
+    """gunicorn's master and workers; the PostgreSQL backends of their connections (persistent:
+    opened during the warm-up)."""
     found = processes()
     django = {gunicorn_pid} | {pid for pid, (parent, _) in found.items() if parent == gunicorn_pid}
-    return django, {pid for pid, (_, name) in found.items() if name.startswith("postgres")}
+    try:
+        return django, postgres_backends(connection)
+    finally:
+        connection.close()
 
 
 def wait_until_up(port: int, timeout: float = 30) -> None:
@@ -218,9 +202,63 @@ def wait_until_up(port: int, timeout: float = 30) -> None:
     raise RuntimeError("gunicorn did not start")
 
 
+def script_of(requests: list[tuple[str, str]]) -> str:
+    """A wrk script replaying these requests, in a temporary file (removed by the caller)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % {"entries": lua_table(requests)})
+    return script.name
+
+
+def run_wrk(port: int, script: str, duration: int, connections: int, gunicorn_pid: int) -> dict:
+    """wrk's figures for this script, with the processor time per request of Django and of
+    PostgreSQL (ms) over the run, and the rate."""
+    django, postgres = django_and_postgres(gunicorn_pid)
+    cpu_before = cpu_by_pid(django), cpu_by_pid(postgres)
+    output = subprocess.run(  # noqa: S603
+        [  # noqa: S607
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout=10s",
+            "-s",
+            script,
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 60,
+    ).stdout
+    cpu = used_since(cpu_before[0]), used_since(cpu_before[1])
+    figures = json.loads(output.split("RESULT ", 1)[1].splitlines()[0])
+    figures["rate"] = figures["requests"] / figures["seconds"]
+    figures["errors"] = figures["status_errors"] + figures["socket_errors"]
+    figures["django_ms"], figures["postgres_ms"] = (
+        seconds / max(1, figures["requests"]) * 1000 for seconds in cpu
+    )
+    return figures
+
+
+FLOORS = (
+    (floors.FLOOR_BARE, "plancher : vue triviale, sans middleware"),
+    (floors.FLOOR_MIDDLEWARE, "plancher : vue triviale, tous les middlewares (technicien)"),
+    (floors.FLOOR_TEMPLATE, "plancher : petit gabarit sur base.html (technicien)"),
+)
+
+
+def row(label: str, f: dict) -> str:
+    return (
+        f"| {label} | {f['rate']:.0f} | {f['p50']:.1f} | {f['p95']:.1f} | {f['p99']:.1f} "
+        f"| {f['max']:.1f} | {f['requests']} | {f['errors']} | {f['django_ms']:.1f} "
+        f"| {f['postgres_ms']:.1f} | {f['django_ms'] + f['postgres_ms']:.1f} |"
+    )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=60, help="seconds of load")
+    parser.add_argument("--floor-duration", type=int, default=10, help="seconds for each floor")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--users", type=int, default=400, help="techniciens logged in")
     parser.add_argument("--write-doc", action="store_true", help="update docs/performance.md")
@@ -234,15 +272,20 @@ def main(argv=None) -> int:
         return 2
 
     requests = entries(args.users, random.Random(2026))  # noqa: S311 (a mix, not secrets)
+    # The floors with the sessions of the mix's techniciens (an organisme selected).
+    technicien_sessions = [
+        session for path, session in requests if path == reverse("demandes:list")
+    ]
+    scripts = {"mix": script_of(requests)} | {
+        path: script_of([(path, session) for session in technicien_sessions[:200]])
+        for path, _label in FLOORS
+    }
     connection.close()
-    lua = WRK_SCRIPT % {"entries": lua_table(requests)}
     port = free_port()
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(lua)
     gunicorn = subprocess.Popen(  # noqa: S603 (fixed arguments)
         [
             str(Path(sys.executable).parent / "gunicorn"),
-            "espace_partenaires.wsgi:application",
+            "bench.wsgi:application",
             "--workers=2",
             f"--bind=127.0.0.1:{port}",
             "--log-level=warning",
@@ -253,63 +296,55 @@ def main(argv=None) -> int:
     try:
         wait_until_up(port)
         # A short warm-up, not counted: each worker loads its templates and connects.
-        subprocess.run(  # noqa: S603
-            ["wrk", "-t1", "-c2", "-d3s", "-s", script.name, f"http://127.0.0.1:{port}"],  # noqa: S607
-            capture_output=True,
-            check=True,
-            timeout=30,
-        )
+        for script in scripts.values():
+            subprocess.run(  # noqa: S603
+                ["wrk", "-t1", "-c2", "-d2s", "-s", script, f"http://127.0.0.1:{port}"],  # noqa: S607
+                capture_output=True,
+                check=True,
+                timeout=30,
+            )
         started = timezone.localtime()
-        # Where the processor time goes: Django (gunicorn) or PostgreSQL, per request.
-        django, postgres = django_and_postgres(gunicorn.pid)
-        cpu_before = cpu_seconds(django), cpu_seconds(postgres)
-        output = subprocess.run(  # noqa: S603
-            [  # noqa: S607
-                "wrk",
-                "-t1",
-                f"-c{args.connections}",
-                f"-d{args.duration}s",
-                "--timeout=10s",
-                "-s",
-                script.name,
-                f"http://127.0.0.1:{port}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=args.duration + 60,
-        ).stdout
-        cpu = cpu_seconds(django) - cpu_before[0], cpu_seconds(postgres) - cpu_before[1]
+        mix = run_wrk(port, scripts["mix"], args.duration, args.connections, gunicorn.pid)
+        measured = {
+            path: run_wrk(port, scripts[path], args.floor_duration, args.connections, gunicorn.pid)
+            for path, _label in FLOORS
+        }
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=30)
-        Path(script.name).unlink()
-    print(output)
-    figures = json.loads(output.split("RESULT ", 1)[1].splitlines()[0])
-    rate = figures["requests"] / figures["seconds"]
-    errors = figures["status_errors"] + figures["socket_errors"]
-    django_ms, postgres_ms = (seconds / figures["requests"] * 1000 for seconds in cpu)
-    print(
-        f"{rate:.0f} req/s, p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms, "
-        f"p99 {figures['p99']:.1f} ms, {errors} errors over {figures['requests']} requests; "
-        f"processor per request: Django {django_ms:.1f} ms, PostgreSQL {postgres_ms:.1f} ms"
+        for script in scripts.values():
+            Path(script).unlink()
+    header = [
+        "| Charge | Requêtes/s | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) | Requêtes | Erreurs "
+        "| Processeur Django (ms/requête) | Processeur PostgreSQL (ms/requête) | Total (ms) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines = [
+        *header,
+        row("mélange", mix),
+        *(row(label, measured[path]) for path, label in FLOORS),
+    ]
+    template = measured[floors.FLOOR_TEMPLATE]
+    ratio = (mix["django_ms"] + mix["postgres_ms"]) / (
+        template["django_ms"] + template["postgres_ms"]
     )
+    print("\n".join(lines))
+    print(f"mix / small-template floor (processor per request): {ratio:.2f}")
+    errors = mix["errors"] + sum(f["errors"] for f in measured.values())
     if args.write_doc:
         write_doc(
             args.block,
             [
                 f"Mesuré le {started:%d/%m/%Y à %H:%M} : gunicorn 2 workers (sync), wrk 1 thread, "
-                f"{args.connections} connexions, {args.duration} s, {args.users} techniciens "
+                f"{args.connections} connexions, mélange {args.duration} s puis chaque plancher "
+                f"{args.floor_duration} s sur le même gunicorn, {args.users} techniciens "
                 f"connectés (+ gestionnaires et agents), mélange : "
                 + ", ".join(f"{kind} {weight} %" for kind, weight in MIX)
                 + ".",
                 "",
-                "| Requêtes/s | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) | Requêtes | Erreurs "
-                "| Processeur par requête : Django / PostgreSQL (ms) |",
-                "|---:|---:|---:|---:|---:|---:|---:|---:|",
-                f"| {rate:.0f} | {figures['p50']:.1f} | {figures['p95']:.1f} | "
-                f"{figures['p99']:.1f} | {figures['max']:.1f} | {figures['requests']} | {errors} "
-                f"| {django_ms:.1f} / {postgres_ms:.1f} |",
+                *lines,
+                "",
+                f"Processeur par requête du mélange / plancher « petit gabarit » : {ratio:.2f}.",
             ],
         )
     return 0 if errors == 0 else 1

@@ -9,7 +9,11 @@ off, cached templates, persistent database connection), `--requests` times after
 weighs on all pages alike). For each it prints the number of SQL queries, the median and 95th
 percentile of the server time, the time spent in SQL inside the page, and the SQL floor: the
 median time of the minimal raw SQL that fetches the same data (session, user, access check, the
-page's rows), run on the same connection. --write-doc replaces the table of
+page's rows), run on the same connection; the processor per request of Django (this
+process) and of PostgreSQL (the connection's server process), beside the three floors of
+bench/floors.py measured in the same rounds, each page's processor as a multiple of the
+small-template floor's; then the login chain alone, by hand-written SQL and by the ORM, in
+turn. --write-doc replaces the table of
 docs/performance.md; --block names the marked block to write (e.g. "bench-pages-before" for a
 measurement before a change).
 """
@@ -29,7 +33,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # Production settings, without HTTPS (the test client speaks plain HTTP).
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "espace_partenaires.settings")
+# The production settings with the floors' URLconf (bench/settings.py).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 os.environ["DEBUG"] = "false"
 os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 50)
 os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
@@ -49,6 +54,8 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import Role, User  # noqa: E402
+from bench import floors  # noqa: E402
+from bench.cpu import process_seconds  # noqa: E402
 from bench.doc import write_doc  # noqa: E402
 from bench.sessions import session_for, usable_partners  # noqa: E402
 from conventions.models import Convention  # noqa: E402
@@ -67,6 +74,8 @@ class Result:
     times: list[float] = field(default_factory=list)
     sql_times: list[float] = field(default_factory=list)
     floor_times: list[float] = field(default_factory=list)
+    cpu_times: list[float] = field(default_factory=list)  # this process, per request
+    postgres_cpu: float = 0.0  # the connection's backend, over all the requests
     portal: bool = True
 
     @staticmethod
@@ -88,7 +97,21 @@ class Result:
 
     @property
     def floor(self) -> float:
-        return statistics.median(self.floor_times) * 1000
+        return statistics.median(self.floor_times) * 1000 if self.floor_times else 0.0
+
+    @property
+    def cpu(self) -> float:
+        """Median processor time of Django (this process) per request, in ms."""
+        return statistics.median(self.cpu_times) * 1000
+
+    @property
+    def postgres(self) -> float:
+        """PostgreSQL's processor time per request (its backend for this connection), in ms."""
+        return self.postgres_cpu / len(self.cpu_times) * 1000
+
+    @property
+    def cpu_total(self) -> float:
+        return self.cpu + self.postgres
 
 
 # --- The minimal SQL of each page -----------------------------------------------------------
@@ -175,6 +198,10 @@ FLOORS = {
         "WHERE p.demande_id = %(demande)s",
     ),
     "create": (*PORTAL, *OFFRES_OF_CONVENTION),
+    # The floors (bench/floors.py): nothing, then what every logged-in portal request reads.
+    "floor_bare": (),
+    "floor_middleware": PORTAL,
+    "floor_template": PORTAL,
     "admin_changelist": (
         *SESSION,
         "SELECT d.id, d.reference, d.urgent, d.categorie_urgence, d.statut, d.motif, d.nom, "
@@ -279,6 +306,24 @@ def pages(data: dict) -> list[tuple[str, str, User, str]]:
     history = reverse("demandes:list")
     return [
         (
+            "floor_bare",
+            "Plancher : vue triviale, sans middleware",
+            data["technicien"],
+            floors.FLOOR_BARE,
+        ),
+        (
+            "floor_middleware",
+            "Plancher : vue triviale, tous les middlewares (technicien)",
+            data["technicien"],
+            floors.FLOOR_MIDDLEWARE,
+        ),
+        (
+            "floor_template",
+            "Plancher : petit gabarit sur base.html (technicien)",
+            data["technicien"],
+            floors.FLOOR_TEMPLATE,
+        ),
+        (
             "selection",
             "Choix de l'organisme",
             data["chooser"],
@@ -357,10 +402,12 @@ def prepare(key: str, label: str, user: User, url: str, data: dict) -> Page:
     organisme = data["organisme"] if user in (data["technicien"], data["gestionnaire"]) else None
     session = session_for(user, organisme)
     client = Client()
+    if key == "floor_bare":
+        client.handler = floors.BareClientHandler()
     client.cookies[settings.SESSION_COOKIE_NAME] = session
     for _ in range(5):  # warm-up: templates, connection, caches
         check(client.get(url), url)
-    result = Result(label, url, portal=not key.startswith("admin"))
+    result = Result(label, url, portal=not key.startswith(("admin", "floor")))
     return Page(key, url, user, session, client, result)
 
 
@@ -378,15 +425,19 @@ def measure(page: Page, data: dict, requests: int) -> None:
             sql[0] += time.perf_counter() - started
             queries.append(sql_text)
 
+    backend = backend_pid()
+    postgres_before = process_seconds(backend)
     for _ in range(requests):
         queries.clear()
         sql[0] = 0.0
         with connection.execute_wrapper(count):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             response = client.get(url)
+            result.cpu_times.append(time.process_time() - cpu)
             result.times.append(time.perf_counter() - started)
         check(response, url)
         result.sql_times.append(sql[0])
+    result.postgres_cpu += process_seconds(backend) - postgres_before
     result.queries = len(queries)
 
     params = {**data, "session": page.session, "user": page.user.pk}
@@ -400,6 +451,69 @@ def measure(page: Page, data: dict, requests: int) -> None:
                     cursor.fetchall()
             if attempt >= 2:  # the first two warm the floor's statements up
                 result.floor_times.append(time.perf_counter() - started)
+
+
+def backend_pid() -> int:
+    """The PostgreSQL process serving this connection (the same for every request: the
+    connection is persistent), whose processor time is read around each page's requests."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def login_chain_cpu(data: dict, rounds: int) -> dict[str, float]:
+    """Processor time (median, ms; Django and PostgreSQL) of the login chain of a technicien:
+    the session, the user with its structure, its organisme choices; read by the portal's
+    hand-written SQL (accounts/login_chain.py) and by the ORM (Django's database session store,
+    select_related, selection.organisme_choices), in alternation, on the same connection."""
+    from django.contrib.sessions.backends import db as django_sessions
+
+    from accounts.backends import AccountBackend
+    from accounts.selection import organisme_choices
+    from accounts.sessions import SessionStore
+
+    try:
+        from accounts.login_chain import organisme_choices_of
+    except ImportError:  # the code before issue 20, measured with this script in alternation
+        organisme_choices_of = None
+
+    user = data["technicien"]
+    key = session_for(user, data["organisme"])
+
+    def by_sql():
+        session = SessionStore(key)
+        session.load()
+        read = AccountBackend().get_user(user.pk)
+        if organisme_choices_of is None:
+            return organisme_choices(read.structure)
+        return organisme_choices_of(read)
+
+    def by_orm():
+        session = django_sessions.SessionStore(key)
+        session.load()
+        read = User.objects.select_related("structure").get(pk=user.pk)
+        return organisme_choices(read.structure)
+
+    if [c.organisme.pk for c in by_sql()] != [c.organisme.pk for c in by_orm()]:
+        raise RuntimeError("the login chain's two readings disagree")
+    backend = backend_pid()
+    times = {"sql": [], "orm": []}
+    postgres = {"sql": 0.0, "orm": 0.0}
+    for _ in range(rounds):
+        for name, chain in (("sql", by_sql), ("orm", by_orm)):
+            before_pg, before = process_seconds(backend), time.process_time()
+            for _ in range(20):
+                chain()
+            times[name].append((time.process_time() - before) / 20)
+            postgres[name] += process_seconds(backend) - before_pg
+    return {
+        f"{name}_{part}": value
+        for name in times
+        for part, value in (
+            ("django", statistics.median(times[name]) * 1000),
+            ("postgres", postgres[name] / (20 * rounds) * 1000),
+        )
+    }
 
 
 def explain_search(data: dict) -> str:
@@ -419,17 +533,37 @@ def explain_search(data: dict) -> str:
 
 
 def table(results: list[Result]) -> list[str]:
+    """Time, then processor per request (Django: this process; PostgreSQL: its backend), and
+    the ratio of each page's processor to the small-template floor's of the same run."""
+    template = next((r for r in results if r.url == floors.FLOOR_TEMPLATE), None)
     lines = [
         "| Page | Requêtes SQL | Médiane (ms) | p95 (ms) | dont SQL (ms) | Plancher SQL (ms) "
-        "| Ratio médiane / plancher |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| Processeur Django (ms) | Processeur PostgreSQL (ms) | × plancher « petit gabarit » |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        ratio = f"{r.cpu_total / template.cpu_total:.2f}" if template else "–"
         lines.append(
             f"| {r.page} | {r.queries} | {r.median:.1f} | {r.p95:.1f} | {r.sql:.1f} "
-            f"| {r.floor:.1f} | {r.median / r.floor:.1f} |"
+            f"| {r.floor:.1f} | {r.cpu:.2f} | {r.postgres:.2f} | {ratio} |"
         )
     return lines
+
+
+def chain_lines(chain: dict[str, float]) -> list[str]:
+    return [
+        "| Chaîne de connexion (session, compte et structure, organismes) | Processeur Django (ms) "
+        "| Processeur PostgreSQL (ms) | Total (ms) |",
+        "|---|---:|---:|---:|",
+        *(
+            f"| {label} | {chain[name + '_django']:.2f} | {chain[name + '_postgres']:.2f} "
+            f"| {chain[name + '_django'] + chain[name + '_postgres']:.2f} |"
+            for name, label in (
+                ("sql", "SQL écrit à la main (`accounts/login_chain.py`), 2 requêtes"),
+                ("orm", "ORM (avant l'issue 20), 3 requêtes"),
+            )
+        ),
+    ]
 
 
 def main(argv=None) -> int:
@@ -469,11 +603,14 @@ def main(argv=None) -> int:
     for result in results:
         print(
             f"  {result.page:<48} {result.queries:3d} q  median {result.median:6.1f} ms  "
-            f"p95 {result.p95:6.1f} ms  SQL {result.sql:5.1f} ms  floor {result.floor:5.1f} ms",
+            f"p95 {result.p95:6.1f} ms  SQL {result.sql:5.1f} ms  floor {result.floor:5.1f} ms  "
+            f"CPU {result.cpu:5.2f} + {result.postgres:5.2f} ms",
             flush=True,
         )
+    chain = login_chain_cpu(data, args.rounds * 4)
     plan = explain_search(data)
     print("\n".join(table(results)))
+    print("\n".join(chain_lines(chain)))
     print("\nEXPLAIN ANALYZE of the history's search by name:\n" + plan)
 
     if args.write_doc:
@@ -484,6 +621,8 @@ def main(argv=None) -> int:
             f"{data['count']} demandes avec son organisme ({data['last_page']} pages).",
             "",
             *table(results),
+            "",
+            *chain_lines(chain),
             "",
             "Plan de la recherche par nom dans l'historique (`EXPLAIN ANALYZE`) :",
             "",

@@ -73,3 +73,30 @@ def test_a_development_run_needs_no_key_and_no_https():
     )
 
     assert result.stdout.split() == ["False", "True"], result.stderr
+
+
+def test_persistent_checked_connections_are_the_defaults_without_any_environment():
+    """Issue 20, item 4: kept 60 s and checked before each request's first use, from
+    settings.py itself (not from .env.example), in production as in development."""
+    code = (
+        "from django.conf import settings as s; d = s.DATABASES['default']; "
+        "print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
+    )
+    for environment in (PRODUCTION, {"DEBUG": "true"}):
+        result = manage("shell", "--no-imports", "-c", code, **environment)
+
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["60", "True"]
+
+
+def test_the_celery_worker_does_not_keep_connections_between_tasks():
+    """Celery's Django fix-up closes the worker's connections before and after every task
+    unless CELERY_DB_REUSE_MAX is set: CONN_MAX_AGE does not leave a worker a stale one."""
+    code = (
+        "from espace_partenaires.celery import app; "
+        "print('celery.fixups.django:fixup' in app.fixups, app.conf.get('CELERY_DB_REUSE_MAX'))"
+    )
+    result = manage("shell", "--no-imports", "-c", code, DEBUG="true")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "None"]

@@ -279,10 +279,11 @@ class DemandeAdmin(
         )
 
     def changelist_view(self, request, extra_context=None):
-        # Not Django's « Sélectionnez l'objet demande à changer »: the agent's work queue.
-        return super().changelist_view(
-            request, {"title": _("Demandes à traiter"), **(extra_context or {})}
-        )
+        # Not Django's « Sélectionnez l'objet demande à changer »: the agent's work queue. The
+        # side menu is not rendered: this page gives its width to the list (admin-queue.css hid
+        # it), and building it cost every page the permissions of every model.
+        context = {"title": _("Demandes à traiter"), "is_nav_sidebar_enabled": False}
+        return super().changelist_view(request, {**context, **(extra_context or {})})
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         # The page shows the insured person: an agent's or a superuser's view of it is a row of
