@@ -14,11 +14,13 @@ from organismes.models import Organisme, StructurePartenaire
 
 DEMO_PASSWORD = "Partenaires-Demo-2026"  # noqa: S105 (demo only, printed on purpose)
 
+# Each fund with its agent de caisse: a person (civilité, nom, prénom), greeted by name in the
+# admin (issue 19, item 10).
 ORGANISMES = (
-    ("331", "CPAM GIRONDE", "agent.gironde"),
-    ("623", "CPAM COTE D'OPALE", "agent.opale"),
-    ("471", "CPAM LOT ET GARONNE", "agent.lotetgaronne"),
-    ("241", "CPAM DORDOGNE", "agent.dordogne"),
+    ("331", "CPAM GIRONDE", "agent.gironde", (Civilite.MADAME, "LAMBERT", "Sophie")),
+    ("623", "CPAM COTE D'OPALE", "agent.opale", (Civilite.MONSIEUR, "DEVAUX", "Julien")),
+    ("471", "CPAM LOT ET GARONNE", "agent.lotetgaronne", (Civilite.MADAME, "MOREAU", "Claire")),
+    ("241", "CPAM DORDOGNE", "agent.dordogne", (Civilite.MONSIEUR, "BENALI", "Karim")),
 )
 
 
@@ -40,7 +42,10 @@ class Command(BaseCommand):
                 "avec DEBUG=true (make run), ou avec --force en connaissance de cause."
             )
         today = timezone.localdate()
-        organismes = {code: self.organisme(code, nom, agent) for code, nom, agent in ORGANISMES}
+        organismes = {
+            code: self.organisme(code, nom, agent, person)
+            for code, nom, agent, person in ORGANISMES
+        }
         restos = self.structure(
             "LES RESTOS DU COEUR", "78234012300010", "12 rue des Bénévoles", "33000", "Bordeaux", 12
         )
@@ -90,7 +95,7 @@ class Command(BaseCommand):
             )
         self.print_logins()
 
-    def organisme(self, code: str, nom: str, agent_identifiant: str) -> Organisme:
+    def organisme(self, code: str, nom: str, agent_identifiant: str, person: tuple) -> Organisme:
         slug = agent_identifiant.split(".", 1)[1]
         organisme, _ = Organisme.objects.update_or_create(
             code=code,
@@ -99,20 +104,24 @@ class Command(BaseCommand):
                 "email_referent": f"partenaires.{slug}@assurance-maladie.example",
             },
         )
-        if not User.objects.filter(identifiant=agent_identifiant).exists():
+        civilite, nom_usuel, prenom = person
+        names = {"civilite": civilite, "nom_usuel": nom_usuel, "prenom": prenom}
+        agent = User.objects.filter(identifiant=agent_identifiant).first()
+        if agent is None:
             User.objects.create_user(
                 agent_identifiant,
                 DEMO_PASSWORD,
                 role=Role.AGENT,
                 organisme=organisme,
-                civilite=Civilite.MADAME,
-                nom_usuel="AGENT",
-                prenom=nom.removeprefix("CPAM ").title(),
+                **names,
                 fonction="Agent de caisse",
                 telephone="05.00.00.00.00",
                 email=f"{agent_identifiant}@assurance-maladie.example",
                 password_changed_at=timezone.now(),
             )
+        elif agent.nom_usuel == "AGENT":
+            # A demo database of an earlier version: its agents were named after their fund.
+            User.objects.filter(pk=agent.pk).update(**names)
         return organisme
 
     def structure(self, nom, siret, adresse, code_postal, ville, membres) -> StructurePartenaire:
