@@ -1,5 +1,6 @@
 # Espace Partenaires — the two commands of the README, and a few helpers.
-#   make run    set up and start the portal on embedded defaults (SQLite, local Celery broker)
+#   make run    set up and start the portal on embedded defaults (SQLite, local Celery broker);
+#               PORT=8101 make run serves on another port (e-mail links follow, unless SITE_URL is set)
 #   make test   set up and run the whole test suite (lint, layers, migrations check, pytest)
 #   make bench  the benchmarks at national scale, on PostgreSQL (docs/performance.md)
 
@@ -7,6 +8,8 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
+# The port of `make run`; the settings derive SITE_URL (the links of e-mails) from it.
+PORT ?= 8000
 
 # The first interpreter that is Python 3.12 or newer (Django 6.1 needs it). With pyenv, the
 # .python-version file makes `python3` resolve to 3.12.
@@ -29,14 +32,15 @@ $(BIN)/.installed: pyproject.toml
 	@touch $@
 
 run: export DEBUG := true
+run: export PORT := $(PORT)
 run: $(BIN)/.installed
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo
-	@echo "Espace Partenaires : http://127.0.0.1:8000/  (admin : http://127.0.0.1:8000/admin/)"
+	@echo "Espace Partenaires : http://127.0.0.1:$(PORT)/  (admin : http://127.0.0.1:$(PORT)/admin/)"
 	@echo "E-mails : affichés ici et enregistrés dans var/emails/. Ctrl-C arrête tout."
 	@trap 'stopping=1' INT TERM; \
 	$(BIN)/celery -A espace_partenaires worker --beat --loglevel=INFO --concurrency=1 & worker=$$!; \
-	$(MANAGE) runserver --noreload 127.0.0.1:8000 & web=$$!; \
+	$(MANAGE) runserver --noreload 127.0.0.1:$(PORT) & web=$$!; \
 	wait -n; status=$$?; kill $$worker $$web 2>/dev/null; wait; \
 	if [ -n "$$stopping" ]; then echo "Espace Partenaires arrêté."; else exit $$status; fi
 

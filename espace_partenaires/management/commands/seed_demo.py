@@ -252,7 +252,8 @@ class Command(BaseCommand):
         self.stdout.write(
             "Agents de caisse et admin : à la première connexion à l'administration, activez un "
             "second facteur (application d'authentification : QR code ou clé affichée ; ou clé "
-            "d'accès, en ouvrant http://localhost:8000/), puis gardez les codes de secours. Pour "
-            "tout recommencer, admin réinitialise les facteurs d'un agent (Agents de caisse et "
-            "administrateurs, action « Réinitialiser les facteurs d'authentification »)."
+            f"d'accès, en ouvrant http://localhost:{settings.PORT}/), puis gardez les codes de "
+            "secours. Pour tout recommencer, admin réinitialise les facteurs d'un agent (Agents "
+            "de caisse et administrateurs, action « Réinitialiser les facteurs "
+            "d'authentification »)."
         )
