@@ -7,8 +7,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Role, User
+from conventions.models import Convention
 from demandes.models import Demande
 from espace_partenaires.management.commands.seed_demo import DEMO_PASSWORD
+from inscriptions import services as inscriptions_services
 from tests.helpers import log_in, log_in_verified
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +110,27 @@ def test_the_admin_greets_the_national_administrator_by_name_too(settings, clien
     response = client.get("/admin/")
 
     assert "Bienvenue, <strong>Admin NATIONAL</strong>." in response.text
+
+
+# Issue 19, set-up friction: every demo convention had a gestionnaire, so the pré-inscription
+# could not be tried. One convention has no account at all; its reference is printed, and the
+# README gives it with the steps (tests/browser/test_readme_demo.py follows them).
+PREINSCRIPTION_REFERENCE = "MER-33-2026"
+
+
+def test_one_demo_convention_has_no_account_and_its_reference_is_printed(settings):
+    settings.DEBUG = True
+    printed = seed()
+
+    convention = Convention.objects.select_related("structure", "organisme").get(
+        reference=PREINSCRIPTION_REFERENCE
+    )
+    assert not convention.structure.comptes.exists()
+    assert convention.is_en_cours
+    assert (
+        inscriptions_services.claimable_convention(convention.organisme, PREINSCRIPTION_REFERENCE)
+        == convention
+    )
+    assert PREINSCRIPTION_REFERENCE in printed
+    assert convention.structure.siret in printed
+    assert "Pré-inscription" in printed

@@ -13,6 +13,14 @@ from conventions.models import Convention, Offre
 from organismes.models import Organisme, StructurePartenaire
 
 DEMO_PASSWORD = "Partenaires-Demo-2026"  # noqa: S105 (demo only, printed on purpose)
+# A convention the fund has entered for a structure that has no account yet: the one to try the
+# pré-inscription with (README, "Essayer la pré-inscription").
+PREINSCRIPTION = {
+    "organisme": "331",
+    "reference": "MER-33-2026",
+    "structure": "CCAS DE MERIGNAC",
+    "siret": "26330029300010",
+}
 
 # Each fund with its agent de caisse: a person (civilité, nom, prénom), greeted by name in the
 # admin (issue 19, item 10).
@@ -77,6 +85,22 @@ class Command(BaseCommand):
             offres,
         )
         self.convention(organismes["331"], ccas, "CCAS-33-2024", today - 2 * year, None, offres)
+        merignac = self.structure(
+            PREINSCRIPTION["structure"],
+            PREINSCRIPTION["siret"],
+            "60 avenue du Maréchal de Lattre de Tassigny",
+            "33700",
+            "Mérignac",
+            8,
+        )
+        self.convention(
+            organismes[PREINSCRIPTION["organisme"]],
+            merignac,
+            PREINSCRIPTION["reference"],
+            today - datetime.timedelta(days=30),
+            None,
+            offres,
+        )
 
         paul = self.partner(
             restos, Role.GESTIONNAIRE, Civilite.MONSIEUR, "FORT", "Paul", "Responsable"
@@ -256,4 +280,11 @@ class Command(BaseCommand):
             "secours. Pour tout recommencer, admin réinitialise les facteurs d'un agent (Agents "
             "de caisse et administrateurs, action « Réinitialiser les facteurs "
             "d'authentification »)."
+        )
+        organisme = Organisme.objects.get(code=PREINSCRIPTION["organisme"])
+        self.stdout.write(
+            "Pré-inscription (page de connexion, lien « Pré-inscription ») : organisme "
+            f"{organisme.nom}, référence de convention {PREINSCRIPTION['reference']}, structure "
+            f"{PREINSCRIPTION['structure']}, SIRET {PREINSCRIPTION['siret']} ; cette convention "
+            "n'a encore aucun compte. Puis, avec agent.gironde, « Pré-inscriptions » : « Valider »."
         )
