@@ -2,6 +2,7 @@
 #   make run    set up and start the portal on embedded defaults (SQLite, local Celery broker);
 #               PORT=8101 make run serves on another port (e-mail links follow, unless SITE_URL is set)
 #   make test   set up and run the whole test suite (lint, layers, migrations check, pytest)
+#   make screenshots  regenerate the manual's and README's screenshots (static/aide/, Chromium)
 #   make bench  the benchmarks at national scale, on PostgreSQL (docs/performance.md)
 
 SHELL := /bin/bash
@@ -17,7 +18,7 @@ PYTHON ?= $(shell for candidate in python3.14 python3.13 python3.12 python3; do 
 	if $$candidate -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
 		echo $$candidate; break; fi; done)
 
-.PHONY: run test bench lint format check-deploy clean
+.PHONY: run test screenshots bench lint format check-deploy clean
 
 $(BIN)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -50,6 +51,14 @@ test: $(BIN)/.installed
 	$(BIN)/lint-imports --no-cache
 	DEBUG=true $(MANAGE) makemigrations --check --dry-run  # a development command: no key needed
 	$(BIN)/pytest
+
+# The screenshots of the user manual (templates/aide/) and of the README, taken by a browser
+# test from the demo data: rerun after a change of the screens, and commit static/aide/.
+# A fresh folder each time, so that a screenshot no longer taken does not linger.
+screenshots: $(BIN)/.installed
+	rm -rf static/aide
+	SCREENSHOTS_DIR=static/aide $(BIN)/pytest tests/browser/test_screenshots.py -q -p no:cacheprovider
+	@du -ch static/aide/*.png | tail -1
 
 # Not part of `make test` nor of CI: minutes of work on a database that is emptied first.
 bench: $(BIN)/.installed
