@@ -7,12 +7,15 @@ SCREENSHOTS_DIR (every other run) the walk still runs and each screenshot is che
 the screen's width), but nothing is written: the suite never changes the repository.
 """
 
+import datetime
 import io
 import os
 import re
+import zoneinfo
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from PIL import Image
@@ -50,6 +53,9 @@ SCREENSHOTS = {
     ],
     "agent": ["admin-file", "admin-demande", "admin-structure"],
 }
+# The demo's day, the same at every run: the dates and hours on the screens do not change, so
+# neither do the files when the screens have not.
+DEMO_DAY = datetime.datetime(2026, 11, 2, 10, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Paris"))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Colours kept: the portal's flat colours and the anti-aliasing of text fit in this palette.
 PALETTE_COLOURS = 96
@@ -71,7 +77,8 @@ def shoot():
     taken: list[str] = []
 
     def take(page: Page, name: str) -> None:
-        page.wait_for_load_state()
+        page.wait_for_load_state("networkidle")  # scripts and their fetches done
+        page.mouse.move(0, 0)  # no hover left by the last click
         png = page.screenshot(animations="disabled", caret="hide")
         assert png.startswith(PNG_SIGNATURE)
         width = Image.open(io.BytesIO(png)).width
@@ -87,10 +94,12 @@ def shoot():
 
 @pytest.fixture
 def demo(settings):
-    """The data of `make run`, on the test's fresh database."""
-    settings.DEBUG = True
-    scenario.create_offres()  # as the data migration does
-    call_command("seed_demo", stdout=io.StringIO())
+    """The data of `make run`, on the test's fresh database, on the demo's day."""
+    with time_machine.travel(DEMO_DAY, tick=True):
+        settings.DEBUG = True
+        scenario.create_offres()  # as the data migration does
+        call_command("seed_demo", stdout=io.StringIO())
+        yield
 
 
 def scroll_to_top_of(locator) -> None:
