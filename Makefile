@@ -54,10 +54,15 @@ test: $(BIN)/.installed
 
 # The screenshots of the user manual (templates/aide/) and of the README, taken by a browser
 # test from the demo data: rerun after a change of the screens, and commit static/aide/.
-# A fresh folder each time, so that a screenshot no longer taken does not linger.
+# Taken into a fresh folder, which replaces static/aide/ only when every screenshot was taken:
+# a failed run leaves the committed ones, and one no longer taken does not linger.
 screenshots: $(BIN)/.installed
-	rm -rf static/aide
-	SCREENSHOTS_DIR=static/aide $(BIN)/pytest tests/browser/test_screenshots.py -q -p no:cacheprovider
+	@[ -x "$${CHROMIUM:-/usr/bin/chromium}" ] || { \
+		echo "Les copies d'écran demandent Chromium : apt-get install chromium (ou CHROMIUM=…)"; \
+		exit 1; }
+	rm -rf var/screenshots
+	SCREENSHOTS_DIR=var/screenshots $(BIN)/pytest tests/browser/test_screenshots.py -q -p no:cacheprovider
+	rm -rf static/aide && mv var/screenshots static/aide
 	@du -ch static/aide/*.png | tail -1
 
 # Not part of `make test` nor of CI: minutes of work on a database that is emptied first.

@@ -1,8 +1,9 @@
 """The screenshots of the user manual and of the README, taken from the demo data by walking the
 main screens in Chromium (issue 19, item 7): never made by hand, so they never go stale.
 
-`make screenshots` runs this module with SCREENSHOTS_DIR=static/aide: each PNG is written
-there, reduced to a palette so that all of them weigh a few hundred kilobytes. Without
+`make screenshots` runs this module with SCREENSHOTS_DIR (var/screenshots, which then replaces
+static/aide): each PNG is written there, reduced to a palette so that all of them weigh a few
+hundred kilobytes. Without
 SCREENSHOTS_DIR (every other run) the walk still runs and each screenshot is checked (a PNG of
 the screen's width), but nothing is written: the suite never changes the repository.
 """
