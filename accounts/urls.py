@@ -4,7 +4,7 @@ from django.urls import path, reverse_lazy
 from django.views.generic import TemplateView
 
 from . import tasks
-from .views import reviews, second_factor, sign_in, structure, techniciens
+from .views import aide, reviews, second_factor, sign_in, structure, techniciens
 
 app_name = "accounts"
 
@@ -91,7 +91,9 @@ urlpatterns = [
     ),
     path("cgu/", login_not_required(sign_in.CguView.as_view()), name="cgu"),
     path("organisme/", sign_in.OrganismeSelectionView.as_view(), name="organisme_selection"),
-    path("aide/", sign_in.aide, name="aide"),
+    # The user manual, per role (public)
+    path("aide/", aide.index, name="aide"),
+    path("aide/<slug:role>/", aide.manual, name="aide_manual"),
     # Gestion des comptes (gestionnaires)
     path("comptes/", techniciens.technicien_list, name="techniciens"),
     path("comptes/ajouter/", techniciens.technicien_create, name="technicien_create"),

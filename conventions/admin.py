@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -94,9 +95,25 @@ class ConventionAdmin(
         return initial
 
 
+# An agent's structure exists through its convention with their organisme: without one it would
+# have no access and would leave the agent's scope at once (issue 19, item 10). Shown on the add
+# page before the first try, and as the refusal instead of Django's "Veuillez soumettre au moins
+# 1 formulaire."
+CONVENTION_NEEDED = _(
+    "Une structure se crée avec sa convention avec votre organisme : renseignez ci-dessous au "
+    "moins la référence de la convention et sa date de début. Sans convention, la structure "
+    "n'aurait aucun accès au portail et n'apparaîtrait pas dans votre liste."
+)
+
+
+class ConventionInlineFormSet(BaseInlineFormSet):
+    default_error_messages = {"too_few_forms": CONVENTION_NEEDED}
+
+
 class ConventionInline(ConventionFieldsMixin, admin.StackedInline):
     model = Convention
     form = ConventionAdminForm
+    formset = ConventionInlineFormSet
     extra = 0
     fields = (
         "organisme",
@@ -115,10 +132,16 @@ class ConventionInline(ConventionFieldsMixin, admin.StackedInline):
             return queryset
         return queryset.filter(organisme_id=request.user.organisme_id)
 
+    def convention_required(self, request, obj) -> bool:
+        return obj is None and not request.user.is_superuser
+
     def get_min_num(self, request, obj=None, **kwargs):
-        # An agent creates a structure together with its convention: without one, the structure
-        # would be outside the agent's organisme, hence invisible to them.
-        return 1 if obj is None and not request.user.is_superuser else 0
+        return 1 if self.convention_required(request, obj) else 0
+
+    def get_fieldsets(self, request, obj=None):
+        if not self.convention_required(request, obj):
+            return super().get_fieldsets(request, obj)
+        return [(None, {"fields": self.fields, "description": CONVENTION_NEEDED})]
 
     def get_formset(self, request, obj=None, **kwargs):
         # min_num alone only displays the form: the server must refuse a request without it.

@@ -38,8 +38,10 @@ if SECRET_KEY in ("", "change-me"):
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The port `make run` serves on (PORT=8101 make run); a development run's e-mail links follow it.
+PORT = env.int("PORT", default=8000)
 # Absolute address of the portal, used to build the links of e-mails.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     # Django's admin, on a site that asks agents and superusers for their second factor.

@@ -174,11 +174,6 @@ def ending_soon_message(choice) -> str:
     ) % {"organisme": choice.organisme.nom, "date": date_format(choice.end_date, "j F Y")}
 
 
-@login_not_required
-def aide(request: HttpRequest) -> HttpResponse:
-    return render(request, "aide.html")
-
-
 @method_decorator(login_not_required, name="dispatch")
 @method_decorator([sensitive_post_parameters(), never_cache], name="dispatch")
 class InvitationView(View):

@@ -20,6 +20,7 @@ from tests.factories import (
     GestionnaireFactory,
     OrganismeFactory,
     StructureFactory,
+    SuperuserFactory,
     TechnicienFactory,
     valid_siret,
 )
@@ -172,23 +173,68 @@ def test_quotas_given_by_the_agent_are_kept(agent_client):
     assert (convention.max_gestionnaires, convention.max_techniciens) == (1, 4)
 
 
-def test_an_agent_cannot_create_a_structure_without_a_convention(agent_client):
+# Issue 19, item 10: the agent's structure exists through its convention with their organisme
+# (without one it would have no access and would vanish from the agent's list): the page says so
+# before the first try, and a refusal says what to fill, in French, not Django's generic sentence.
+CONVENTION_NEEDED = (
+    "Une structure se crée avec sa convention avec votre organisme : renseignez ci-dessous au "
+    "moins la référence de la convention et sa date de début. Sans convention, la structure "
+    "n'aurait aucun accès au portail et n'apparaîtrait pas dans votre liste."
+)
+
+
+def test_the_structure_add_page_says_that_the_structure_comes_with_its_convention(agent_client):
+    response = agent_client.get(reverse("admin:organismes_structurepartenaire_add"))
+
+    assert CONVENTION_NEEDED in response.text
+
+
+@pytest.mark.parametrize(
+    "convention_forms",
+    [
+        # The convention form shown but left empty.
+        {"conventions-0-reference": "", "conventions-0-date_debut": ""},
+        # No convention form sent at all.
+        {
+            "conventions-TOTAL_FORMS": 0,
+            "conventions-0-reference": "",
+            "conventions-0-date_debut": "",
+        },
+    ],
+)
+def test_an_agent_cannot_create_a_structure_without_a_convention(agent_client, convention_forms):
     response = agent_client.post(
         reverse("admin:organismes_structurepartenaire_add"),
-        structure_with_convention_data(
-            **{
-                "conventions-TOTAL_FORMS": 0,
-                "conventions-0-reference": "",
-                "conventions-0-date_debut": "",
-            }
-        ),
+        structure_with_convention_data(**convention_forms),
     )
 
     assert response.status_code == 200
-    assert response.context["inline_admin_formsets"][0].formset.non_form_errors() == [
-        "Veuillez soumettre au moins 1 formulaire."
-    ]
+    errors = response.context["inline_admin_formsets"][0].formset.non_form_errors()
+    assert errors == [CONVENTION_NEEDED]
+    assert "Veuillez soumettre au moins 1 formulaire." not in response.text
     assert not StructurePartenaire.objects.filter(nom="ASSOCIATION L'ESCALE").exists()
+    # The structure's fields are kept.
+    assert (
+        response.context["adminform"].form["siret"].value()
+        == (structure_with_convention_data()["siret"])
+    )
+
+
+def test_a_superuser_may_create_a_structure_before_its_convention(client):
+    log_in_verified(client, SuperuserFactory())
+
+    page = client.get(reverse("admin:organismes_structurepartenaire_add"))
+    response = client.post(
+        reverse("admin:organismes_structurepartenaire_add"),
+        structure_with_convention_data(
+            **{"conventions-TOTAL_FORMS": 0, "conventions-MIN_NUM_FORMS": 0}
+        ),
+    )
+
+    assert CONVENTION_NEEDED not in page.text
+    assert response.status_code == 302
+    structure = StructurePartenaire.objects.get(nom="ASSOCIATION L'ESCALE")
+    assert not structure.conventions.exists()
 
 
 def test_the_convention_form_proposes_quotas_from_the_structures_members(agent_client, agent):

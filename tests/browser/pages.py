@@ -153,6 +153,14 @@ def walk_public(page: Page, visit: Visit) -> None:
     visit(page, "conditions générales d'utilisation")
     page.goto("/aide/")
     visit(page, "aide")
+    # The manual of each role (issue 19, item 7), reached from the index.
+    for manual in ("Manuel du gestionnaire partenaire", "Manuel du technicien partenaire"):
+        page.goto("/aide/")
+        page.get_by_role("main").get_by_role("link", name=manual).first.click()
+        heading(page, manual)
+        visit(page, manual.lower())
+    page.goto("/aide/agent/")
+    visit(page, "manuel de l'agent de caisse")
     # The legal pages, reached from the footer (issue 17, item 4).
     for link, title in LEGAL_PAGES:
         page.get_by_role("contentinfo").get_by_role("link", name=link).click()

@@ -38,12 +38,18 @@ def pass_anti_robot(page: Page) -> None:
     )
 
 
-def fill_preinscription(page: Page) -> None:
-    organisme = page.get_by_label(re.compile("^Organisme d'assurance maladie"))
-    organisme.select_option(label="CPAM GIRONDE")
-    page.get_by_label(re.compile("^Référence de la convention")).fill("GIR-2026-042")
-    page.get_by_label(re.compile("^Nom de la structure")).fill("CCAS de Mérignac")
-    page.get_by_label(re.compile("^SIRET")).fill(f"{SIRET[:9]} {SIRET[9:]}")  # spaces accepted
+def fill_preinscription(
+    page: Page,
+    *,
+    organisme: str = "CPAM GIRONDE",
+    reference: str = "GIR-2026-042",
+    structure: str = "CCAS de Mérignac",
+    siret: str = SIRET,
+) -> None:
+    page.get_by_label(re.compile("^Organisme d'assurance maladie")).select_option(label=organisme)
+    page.get_by_label(re.compile("^Référence de la convention")).fill(reference)
+    page.get_by_label(re.compile("^Nom de la structure")).fill(structure)
+    page.get_by_label(re.compile("^SIRET")).fill(f"{siret[:9]} {siret[9:]}")  # spaces accepted
     page.get_by_label(re.compile(r"^Adresse\s:")).fill("60 avenue du Maréchal de Lattre")
     page.get_by_label(re.compile("^Code postal")).fill("33700")
     page.get_by_label(re.compile("^Ville")).fill("Mérignac")

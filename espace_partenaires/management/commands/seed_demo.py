@@ -13,12 +13,22 @@ from conventions.models import Convention, Offre
 from organismes.models import Organisme, StructurePartenaire
 
 DEMO_PASSWORD = "Partenaires-Demo-2026"  # noqa: S105 (demo only, printed on purpose)
+# A convention the fund has entered for a structure that has no account yet: the one to try the
+# pré-inscription with (README, "Essayer la pré-inscription").
+PREINSCRIPTION = {
+    "organisme": "331",
+    "reference": "MER-33-2026",
+    "structure": "CCAS DE MERIGNAC",
+    "siret": "26330029300010",
+}
 
+# Each fund with its agent de caisse: a person (civilité, nom, prénom), greeted by name in the
+# admin (issue 19, item 10).
 ORGANISMES = (
-    ("331", "CPAM GIRONDE", "agent.gironde"),
-    ("623", "CPAM COTE D'OPALE", "agent.opale"),
-    ("471", "CPAM LOT ET GARONNE", "agent.lotetgaronne"),
-    ("241", "CPAM DORDOGNE", "agent.dordogne"),
+    ("331", "CPAM GIRONDE", "agent.gironde", (Civilite.MADAME, "LAMBERT", "Sophie")),
+    ("623", "CPAM COTE D'OPALE", "agent.opale", (Civilite.MONSIEUR, "DEVAUX", "Julien")),
+    ("471", "CPAM LOT ET GARONNE", "agent.lotetgaronne", (Civilite.MADAME, "MOREAU", "Claire")),
+    ("241", "CPAM DORDOGNE", "agent.dordogne", (Civilite.MONSIEUR, "BENALI", "Karim")),
 )
 
 
@@ -40,7 +50,10 @@ class Command(BaseCommand):
                 "avec DEBUG=true (make run), ou avec --force en connaissance de cause."
             )
         today = timezone.localdate()
-        organismes = {code: self.organisme(code, nom, agent) for code, nom, agent in ORGANISMES}
+        organismes = {
+            code: self.organisme(code, nom, agent, person)
+            for code, nom, agent, person in ORGANISMES
+        }
         restos = self.structure(
             "LES RESTOS DU COEUR", "78234012300010", "12 rue des Bénévoles", "33000", "Bordeaux", 12
         )
@@ -72,6 +85,22 @@ class Command(BaseCommand):
             offres,
         )
         self.convention(organismes["331"], ccas, "CCAS-33-2024", today - 2 * year, None, offres)
+        merignac = self.structure(
+            PREINSCRIPTION["structure"],
+            PREINSCRIPTION["siret"],
+            "60 avenue du Maréchal de Lattre de Tassigny",
+            "33700",
+            "Mérignac",
+            8,
+        )
+        self.convention(
+            organismes[PREINSCRIPTION["organisme"]],
+            merignac,
+            PREINSCRIPTION["reference"],
+            today - datetime.timedelta(days=30),
+            None,
+            offres,
+        )
 
         paul = self.partner(
             restos, Role.GESTIONNAIRE, Civilite.MONSIEUR, "FORT", "Paul", "Responsable"
@@ -90,7 +119,7 @@ class Command(BaseCommand):
             )
         self.print_logins()
 
-    def organisme(self, code: str, nom: str, agent_identifiant: str) -> Organisme:
+    def organisme(self, code: str, nom: str, agent_identifiant: str, person: tuple) -> Organisme:
         slug = agent_identifiant.split(".", 1)[1]
         organisme, _ = Organisme.objects.update_or_create(
             code=code,
@@ -99,20 +128,24 @@ class Command(BaseCommand):
                 "email_referent": f"partenaires.{slug}@assurance-maladie.example",
             },
         )
-        if not User.objects.filter(identifiant=agent_identifiant).exists():
+        civilite, nom_usuel, prenom = person
+        names = {"civilite": civilite, "nom_usuel": nom_usuel, "prenom": prenom}
+        agent = User.objects.filter(identifiant=agent_identifiant).first()
+        if agent is None:
             User.objects.create_user(
                 agent_identifiant,
                 DEMO_PASSWORD,
                 role=Role.AGENT,
                 organisme=organisme,
-                civilite=Civilite.MADAME,
-                nom_usuel="AGENT",
-                prenom=nom.removeprefix("CPAM ").title(),
+                **names,
                 fonction="Agent de caisse",
                 telephone="05.00.00.00.00",
                 email=f"{agent_identifiant}@assurance-maladie.example",
                 password_changed_at=timezone.now(),
             )
+        elif agent.nom_usuel == "AGENT":
+            # A demo database of an earlier version: its agents were named after their fund.
+            User.objects.filter(pk=agent.pk).update(**names)
         return organisme
 
     def structure(self, nom, siret, adresse, code_postal, ville, membres) -> StructurePartenaire:
@@ -243,7 +276,15 @@ class Command(BaseCommand):
         self.stdout.write(
             "Agents de caisse et admin : à la première connexion à l'administration, activez un "
             "second facteur (application d'authentification : QR code ou clé affichée ; ou clé "
-            "d'accès, en ouvrant http://localhost:8000/), puis gardez les codes de secours. Pour "
-            "tout recommencer, admin réinitialise les facteurs d'un agent (Agents de caisse et "
-            "administrateurs, action « Réinitialiser les facteurs d'authentification »)."
+            f"d'accès, en ouvrant http://localhost:{settings.PORT}/), puis gardez les codes de "
+            "secours. Pour tout recommencer, admin réinitialise les facteurs d'un agent (Agents "
+            "de caisse et administrateurs, action « Réinitialiser les facteurs "
+            "d'authentification »)."
+        )
+        organisme = Organisme.objects.get(code=PREINSCRIPTION["organisme"])
+        self.stdout.write(
+            "Pré-inscription (page de connexion, lien « Pré-inscription ») : organisme "
+            f"{organisme.nom}, référence de convention {PREINSCRIPTION['reference']}, structure "
+            f"{PREINSCRIPTION['structure']}, SIRET {PREINSCRIPTION['siret']} ; cette convention "
+            "n'a encore aucun compte. Puis, avec agent.gironde, « Pré-inscriptions » : « Valider »."
         )
