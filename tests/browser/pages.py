@@ -379,6 +379,11 @@ def walk_agent(page: Page, visit: Visit, data: Data) -> None:
     give_app_code(page, "agent.gironde")
     page.goto("/admin/")
     visit(page, "administration : accueil")
+    # Issue 19, item 6: the queue's counts lead to the list so filtered.
+    page.get_by_role("link", name=re.compile("la réponse du partenaire")).click()
+    visit(page, "administration : demandes en attente du partenaire")
+    page.get_by_role("link", name="Mes notifications").click()
+    visit(page, "administration : mes notifications")
     page.locator("tr.model-demande").get_by_role("link", name="Demandes").click()
     visit(page, "administration : demandes")
     page.get_by_role("link", name=data.demande_complement).click()
