@@ -5,7 +5,7 @@ from django.core.files.storage import storages
 from django.core.signals import setting_changed
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.dispatch import receiver
 from django.utils import timezone
@@ -151,6 +151,16 @@ class DemandeQuerySet(models.QuerySet):
             .alias(limite=Case(*whens, default=Value(None), output_field=models.DateTimeField()))
             .filter(created_at__lt=F("limite"))
         )
+
+    def awaiting_the_partner(self) -> "DemandeQuerySet":
+        """Open demandes whose last word is the fund's, asking for an answer (a complement or a
+        message with "réponse attendue")."""
+        return self.open().filter(reponse_attendue_depuis__isnull=False)
+
+    def unread_by_the_fund(self) -> "DemandeQuerySet":
+        """Demandes with a partner's message no one at the fund has read yet (mark_read)."""
+        unread = Evenement.objects.filter(demande=OuterRef("pk"), de_l_organisme=False, lu_le=None)
+        return self.filter(Exists(unread.exclude(message="")))
 
     def assigned_to_inactive_agents(self) -> "DemandeQuerySet":
         """Open demandes whose owner's account was inactivated: to reassign (SPEC §10)."""

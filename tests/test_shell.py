@@ -126,7 +126,10 @@ def test_the_logo_leads_to_the_home_page(client):
 
     (logo,) = page.find("a", **{"class": "logo"})
     assert logo["href"] == HOME_URL
-    assert page.text("logo") == "Espace Partenaires"
+    # The portal's name, then what it is (issue 19, item 11).
+    assert page.text("logo") == (
+        "Espace Partenaires Le portail des partenaires de l'Assurance Maladie"
+    )
 
 
 def test_the_selected_organisme_is_shown_and_leads_to_the_change_of_organisme(client):

@@ -208,7 +208,8 @@ def technicien_resend_invitation(request: HttpRequest, pk: int) -> HttpResponse:
             _("Une nouvelle invitation est envoyée à %(email)s ; le lien précédent ne marche plus.")
             % {"email": technicien.email},
         )
-    return redirect("accounts:techniciens")
+    # Sent from the home page's "Invitations en attente" (issue 19, item 6): back there.
+    return redirect("home" if request.POST.get("depuis") == "accueil" else "accounts:techniciens")
 
 
 @gestionnaire_required

@@ -24,7 +24,14 @@ from ..models import DelaiCibleOffre, Demande, Evenement, PieceJointe, mark_read
 from .indicators import IndicatorsAdminMixin
 from .preferences import NotificationPreferencesAdminMixin
 from .processing import ProcessingAdminMixin
-from .queue import AttributionFilter, BulkActionsAdminMixin
+from .queue import (
+    AttenteFilter,
+    AttributionFilter,
+    BulkActionsAdminMixin,
+    NonLusFilter,
+    OuverteFilter,
+    QueueFilter,
+)
 
 
 def piece_links(pieces) -> str:
@@ -140,7 +147,7 @@ class StructureFilter(admin.RelatedFieldListFilter):
         )
 
 
-class OverdueFilter(admin.SimpleListFilter):
+class OverdueFilter(QueueFilter):
     """Open demandes past their organisme's target delay (issue 18, item 6), in SQL."""
 
     title = _lazy("délai")
@@ -149,10 +156,11 @@ class OverdueFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return (("oui", _lazy("en retard")), ("non", _lazy("dans les délais")))
 
-    def queryset(self, request, queryset):
-        if self.value() == "oui":
+    @staticmethod
+    def restrict(request, queryset, value):
+        if value == "oui":
             return queryset.en_retard()
-        if self.value() == "non":
+        if value == "non":
             return queryset.open().exclude(pk__in=Demande.objects.en_retard().values("pk"))
         return queryset
 
@@ -191,6 +199,9 @@ class DemandeAdmin(
         "urgent",
         ("structure", StructureFilter),
         OverdueFilter,
+        OuverteFilter,
+        AttenteFilter,
+        NonLusFilter,
     )
     search_fields = ("reference", "nom", "prenom", "structure__nom")
     search_help_text = _lazy("Référence, nom ou prénom de l'assuré, nom de la structure.")

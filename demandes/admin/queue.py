@@ -18,6 +18,7 @@ from accounts.models import User
 from organismes.scoping import of_own_organisme
 
 from .. import services
+from ..models import Statut
 from .processing import AttributionForm, ComplementForm, message_field
 
 
@@ -31,7 +32,19 @@ class BulkClotureForm(forms.Form):
     reponse = message_field(_lazy("Réponse, la même pour chaque demande"))
 
 
-class AttributionFilter(admin.SimpleListFilter):
+class QueueFilter(admin.SimpleListFilter):
+    """A filter of the work queue whose restriction the admin's index reuses for its counts
+    (dashboard.py): `restrict` says what a value keeps, for the list and for the count alike."""
+
+    @staticmethod
+    def restrict(request, queryset, value):
+        raise NotImplementedError
+
+    def queryset(self, request, queryset):
+        return self.restrict(request, queryset, self.value())
+
+
+class AttributionFilter(QueueFilter):
     """Mine, nobody's, an inactivated agent's (to reassign), or a colleague's."""
 
     title = _lazy("attribution")
@@ -47,8 +60,8 @@ class AttributionFilter(admin.SimpleListFilter):
             choices += [(str(a.pk), a.get_full_name()) for a in agents_in_scope(request.user)]
         return choices
 
-    def queryset(self, request, queryset):
-        value = self.value()
+    @staticmethod
+    def restrict(request, queryset, value):
         if value == "moi":
             return queryset.filter(assigned_to=request.user)
         if value == "personne":
@@ -57,6 +70,57 @@ class AttributionFilter(admin.SimpleListFilter):
             return queryset.assigned_to_inactive_agents()
         if value and value.isascii() and value.isdigit():
             return queryset.filter(assigned_to_id=int(value))
+        return queryset
+
+
+class OuverteFilter(QueueFilter):
+    """Open (not closed yet) or closed: what is still to do."""
+
+    title = _lazy("avancement")
+    parameter_name = "ouverte"
+
+    def lookups(self, request, model_admin):
+        return (("oui", _lazy("non clôturées")), ("non", _lazy("clôturées")))
+
+    @staticmethod
+    def restrict(request, queryset, value):
+        if value == "oui":
+            return queryset.open()
+        if value == "non":
+            return queryset.filter(statut=Statut.CLOTUREE)
+        return queryset
+
+
+class AttenteFilter(QueueFilter):
+    """The demandes waiting for the partner's answer (a complement, or a message of the fund
+    with "réponse attendue"), issue 19 item 6."""
+
+    title = _lazy("réponse du partenaire")
+    parameter_name = "attente"
+
+    def lookups(self, request, model_admin):
+        return (("partenaire", _lazy("en attente du partenaire")),)
+
+    @staticmethod
+    def restrict(request, queryset, value):
+        if value == "partenaire":
+            return queryset.awaiting_the_partner()
+        return queryset
+
+
+class NonLusFilter(QueueFilter):
+    """The demandes with a partner's message nobody at the fund has read yet."""
+
+    title = _lazy("messages")
+    parameter_name = "non_lus"
+
+    def lookups(self, request, model_admin):
+        return (("oui", _lazy("avec des messages non lus")),)
+
+    @staticmethod
+    def restrict(request, queryset, value):
+        if value == "oui":
+            return queryset.unread_by_the_fund()
         return queryset
 
 

@@ -391,7 +391,7 @@ def test_the_history_shows_the_inactivation(gestionnaire_client, maryse, victor)
     response = gestionnaire_client.get(reverse("accounts:technicien_history", args=[victor.pk]))
 
     assert response.status_code == 200
-    assert "<td>Inactivation</td>" in response.text
+    assert '<td data-label="Événement">Inactivation</td>' in response.text
     assert "Gilles GESTION" in response.text
 
 
@@ -579,7 +579,7 @@ def test_the_history_shows_the_reactivation_with_its_reason(
         reverse("accounts:technicien_history", args=[inactive_victor.pk])
     )
 
-    assert "<td>Réactivation</td>" in response.text
+    assert '<td data-label="Événement">Réactivation</td>' in response.text
     assert "Motif : Retour de congé" in response.text
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts import services
-from accounts.models import Invitation, Role
+from accounts.models import Invitation, Role, User
 from conventions.models import Offre
 from demandes import services as demandes_services
 from demandes.models import Statut
@@ -91,8 +91,40 @@ def build() -> Data:
     echanges = demande("BERNARD")
     demandes_services.prendre_en_charge(by=people.agent, demande=echanges)
     demandes_services.ecrire_message(by=maryse, demande=echanges, texte="Elle est joignable.")
+    # Issue 19, item 5: a long thread, with a link too long for a phone's line.
+    for number in range(1, 7):
+        demandes_services.ecrire_message(
+            by=people.agent if number % 2 else maryse,
+            demande=echanges,
+            texte=f"Message {number} : voir https://www.ameli.fr/gironde/assure/droits-"
+            "demarches/difficultes-acces-droits-soins/complementaire-sante-solidaire pour la C2S.",
+        )
     demandes_services.ecrire_message(
         by=people.agent, demande=echanges, texte="Quel jour lui convient ?", reponse_attendue=True
+    )
+    # The account history's change lines, a long e-mail address among them (issue 19, item 5).
+    services.modify_account(
+        by=people.gestionnaire,
+        account=User.objects.get(identifiant="v.chausson"),
+        data={
+            "fonction": "Bénévole accueil",
+            "email": "valerie.chausson-accueil-solidarite@restosducoeur-gironde.example",
+        },
+    )
+    # Issue 19, item 6: a technicien invited who has not created their password yet.
+    services.create_partner_account(
+        by=people.gestionnaire,
+        role=Role.TECHNICIEN,
+        structure=people.structure,
+        organisme=people.gironde,
+        data={
+            "civilite": "MME",
+            "nom_patronymique": "GARNIER",
+            "prenom": "Sophie",
+            "fonction": "Bénévole",
+            "telephone": "06.11.22.33.44",
+            "email": "s.garnier@restosducoeur.example",
+        },
     )
     # A structure with no technicien yet (empty list), one whose only convention has ended.
     empty = ConventionFactory(organisme=people.gironde, structure=StructureFactory()).structure
@@ -282,6 +314,23 @@ def walk_confirmation_pages(page: Page, visit: Visit) -> None:
     visit(page, "réactiver un compte, motif manquant")
 
 
+def walk_gestionnaire_with_demandes(page: Page, visit: Visit) -> None:
+    """The gestionnaire with CPAM GIRONDE, where the structure has demandes and a technicien
+    has not accepted their invitation yet (issue 19, items 5 and 6)."""
+    log_in(page, "p.fort", TEST_PASSWORD)
+    page.get_by_label("Organisme").select_option(label="CPAM GIRONDE")
+    submit(page, "Valider")
+    visit(page, "accueil du gestionnaire, une invitation en attente")
+    page.get_by_role("main").get_by_role("button", name=re.compile("Renvoyer l'invitation")).click()
+    visit(page, "accueil du gestionnaire, invitation renvoyée")
+    page.goto("/demandes/")
+    visit(page, "demandes de la structure, avec des demandes")
+    page.locator("table.demandes tbody a").first.click()
+    visit(page, "demandes de la structure, une demande")
+    page.goto("/comptes/revue-des-habilitations/")
+    visit(page, "revue des habilitations")
+
+
 def walk_other_gestionnaires(page: Page, visit: Visit) -> None:
     log_in(page, "j.durand", TEST_PASSWORD)
     menu(page, "Gestion des comptes")
@@ -338,6 +387,11 @@ def walk_agent(page: Page, visit: Visit, data: Data) -> None:
     give_app_code(page, "agent.gironde")
     page.goto("/admin/")
     visit(page, "administration : accueil")
+    # Issue 19, item 6: the queue's counts lead to the list so filtered.
+    page.get_by_role("link", name=re.compile("la réponse du partenaire")).click()
+    visit(page, "administration : demandes en attente du partenaire")
+    page.get_by_role("link", name="Mes notifications").click()
+    visit(page, "administration : mes notifications")
     page.locator("tr.model-demande").get_by_role("link", name="Demandes").click()
     visit(page, "administration : demandes")
     page.get_by_role("link", name=data.demande_complement).click()

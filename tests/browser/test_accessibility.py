@@ -28,6 +28,10 @@ def test_gestionnaire_pages(page, data, accessible):
     pages.walk_gestionnaire(page, accessible)
 
 
+def test_gestionnaire_home_and_the_structures_demandes(page, data, accessible):
+    pages.walk_gestionnaire_with_demandes(page, accessible)
+
+
 def test_confirmation_pages(page, data, accessible):
     pages.walk_confirmation_pages(page, accessible)
 
