@@ -4,6 +4,13 @@ from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
 from core.nir import validate_no_nir
+from core.validators import (
+    FONCTION_RULE,
+    NOM_RULE,
+    PRENOM_RULE,
+    TELEPHONE_RULE,
+    without_maxlength,
+)
 
 from .models import Role, User
 from .services import (
@@ -18,10 +25,29 @@ PERSON_FIELDS = EDITABLE_FIELDS
 
 
 class AccountFormMixin:
-    """The rules that involve several fields or other accounts (SPEC §3)."""
+    """The rules that involve several fields or other accounts (SPEC §3), and each field's rule
+    said before it is broken, in the words of manual 000 §IV-1 (issue 19, item 3)."""
 
     role: str
     required_css_class = "required"
+    RULES = {
+        "nom_patronymique": (_("Nom de naissance."), NOM_RULE),
+        "nom_usuel": (_("Nom marital ou d'usage."), NOM_RULE),
+        "prenom": (PRENOM_RULE,),
+        "fonction": (FONCTION_RULE,),
+        "telephone": (TELEPHONE_RULE,),
+        "email": (_("Adresse e-mail professionnelle, par exemple prenom.nom@structure.fr."),),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, rule in self.RULES.items():
+            if name in self.fields:
+                self.fields[name].help_text = " ".join(str(part) for part in rule)
+        if "civilite" in self.fields:
+            field = self.fields["civilite"]
+            field.choices = [("", _("Sélectionner la civilité")), *field.choices[1:]]
+        without_maxlength(self.fields.values())
 
     def clean(self):
         cleaned = super().clean()
@@ -208,14 +234,23 @@ class TechnicienCreationForm(AccountFormMixin, forms.ModelForm):
 
 
 class ReactivationForm(forms.Form):
+    """Step 2 of manual 000 §IV-2.3. The label, its required marker and its limit are written by
+    the template in the manual's words: "Préciser le motif de réactivation * (5000 caractères
+    maximum)"; the server, not the browser, refuses an empty or longer reason (aria-required
+    says it is required, without the browser's own bubble)."""
+
+    use_required_attribute = False
     motif = forms.CharField(
         label=_("Préciser le motif de réactivation"),
         max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 5}),
-        help_text=_("5000 caractères maximum."),
+        widget=forms.Textarea(attrs={"rows": 5, "aria-required": "true"}),
         error_messages={"required": _("Le motif de réactivation est obligatoire.")},
         validators=[validate_no_nir],
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        without_maxlength(self.fields.values())
 
 
 class SecondFactorCodeForm(forms.Form):
