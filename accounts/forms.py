@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
 from core.nir import validate_no_nir
@@ -155,13 +156,47 @@ class LoginForm(auth_forms.AuthenticationForm):
         return self.cleaned_data["username"].strip().lower()
 
 
-class PasswordChangeForm(auth_forms.PasswordChangeForm):
+def password_rule() -> str:
+    """The rule of the validators in force (settings.AUTH_PASSWORD_VALIDATORS), in one sentence."""
+    minimum = next(
+        (
+            validator.min_length
+            for validator in password_validation.get_default_password_validators()
+            if isinstance(validator, password_validation.MinimumLengthValidator)
+        ),
+        8,
+    )
+    return _(
+        "Au moins %(minimum)s caractères ; ni un mot de passe courant, ni uniquement des "
+        "chiffres, ni proche de vos prénom, nom, identifiant ou adresse e-mail."
+    ) % {"minimum": minimum}
+
+
+class PasswordRuleMixin:
+    """The rule said next to the first password field, before it is broken, and what breaks it
+    said there too; only a mismatch goes next to the confirmation (issue 19, item 9). Django's
+    forms put every error on the confirmation, under a list of the validators' help texts."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = password_rule()
+        self.fields["new_password2"].help_text = _(
+            "Saisissez le même mot de passe, pour vérification."
+        )
+
+    def clean(self):
+        self.validate_passwords("new_password1", "new_password2")
+        self.validate_password_for_user(self.user, "new_password1")
+        return forms.Form.clean(self)
+
+
+class PasswordChangeForm(PasswordRuleMixin, auth_forms.PasswordChangeForm):
     def save(self, commit=True):
         record_new_password(self.user, self.cleaned_data["new_password1"])
         return self.user
 
 
-class SetPasswordForm(auth_forms.SetPasswordForm):
+class SetPasswordForm(PasswordRuleMixin, auth_forms.SetPasswordForm):
     def save(self, commit=True):
         record_new_password(self.user, self.cleaned_data["new_password1"])
         return self.user

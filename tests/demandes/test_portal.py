@@ -611,8 +611,7 @@ def test_an_open_demande_for_the_same_person_asks_for_confirmation(client_t, con
     assert first.reference in text
     assert 'name="confirmer"' in response.content.decode()
     assert field_errors(response, "confirmer") == [
-        "Une demande est déjà en cours pour cette personne : cochez cette case pour confirmer "
-        "l'envoi d'une nouvelle demande."
+        "Cochez cette case pour envoyer quand même la nouvelle demande."
     ]
 
     response = post_demande(
@@ -1166,7 +1165,8 @@ def test_the_menu_offers_new_demandes_to_techniciens_and_the_history_to_every_pa
     assert f'href="{CHOOSE_URL}">Nouvelle demande' in technicien_menu
     assert f'href="{LIST_URL}" aria-current="page">Mes demandes' in technicien_menu
     assert f'href="{CHOOSE_URL}">Nouvelle demande' not in gestionnaire_menu
-    assert f'href="{LIST_URL}" aria-current="page">Mes demandes' in gestionnaire_menu
+    # The gestionnaire's is the structure's history (issue 19, item 9).
+    assert f'href="{LIST_URL}" aria-current="page">Demandes de la structure' in gestionnaire_menu
 
 
 def test_an_agent_cannot_use_the_partner_pages(convention):
