@@ -54,3 +54,36 @@ def test_a_25_letter_prenom_is_refused_with_a_message_not_cut(new_page, people, 
     )
     expect(page.get_by_label("Prénom")).to_have_value(PRENOM)
     assert not User.objects.filter(nom_patronymique="PICHON").exists()
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_afficher_le_mot_de_passe_works_with_javascript_only(new_page, people, javascript):
+    """Issue 19, item 9: the rule next to the first field, and "Afficher le mot de passe"; without
+    JavaScript the fields simply stay password fields."""
+    page = new_page(javascript=javascript)
+    log_in(page, "p.fort", TEST_PASSWORD)
+    choose_organisme(page, "CPAM GIRONDE")
+    page.goto("/mot-de-passe/")
+    heading(page, "Changer mon mot de passe")
+    new = page.get_by_label(re.compile(r"^Nouveau mot de passe"))
+    expect(new).to_have_attribute("type", "password")
+    expect(page.locator("#id_new_password1_helptext")).to_contain_text("Au moins 12 caractères")
+    show = page.get_by_label("Afficher le mot de passe")
+    if not javascript:
+        expect(show).to_be_hidden()
+        return
+    show.check()
+    expect(new).to_have_attribute("type", "text")
+    expect(page.get_by_label("Confirmation du nouveau mot de passe")).to_have_attribute(
+        "type", "text"
+    )
+    expect(page.get_by_label("Ancien mot de passe")).to_have_attribute("type", "password")
+    show.uncheck()
+    expect(new).to_have_attribute("type", "password")
+
+    new.fill("court")
+    page.get_by_label("Confirmation du nouveau mot de passe").fill("court")
+    page.get_by_label("Ancien mot de passe").fill(TEST_PASSWORD)
+    page.get_by_role("main").get_by_role("button", name="Enregistrer").click()
+    expect(page.locator("#id_new_password1_error")).to_contain_text("trop court")
+    expect(page.locator("#id_new_password2_error")).to_have_count(0)

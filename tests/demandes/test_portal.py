@@ -921,7 +921,7 @@ def test_a_search_with_no_result_shows_an_empty_first_page(convention, technicie
     response = client_t.get(LIST_URL, {"q": "personne", "page": 2})
 
     assert references_in(response) == []
-    assert "0 demande" in page_text(response)
+    assert "Aucune demande ne correspond à ces critères." in page_text(response)  # not "0 demande"
 
 
 # Every page of bench/pages.py: history (first page, last page, filters, search), detail, form.
@@ -1152,6 +1152,27 @@ def test_another_structure_finds_neither_the_demande_nor_its_complement_nor_its_
 
 
 # --- Menu -----------------------------------------------------------------------------------
+
+
+def test_an_empty_history_says_what_to_do_next_and_counts_nothing(client_t, convention):
+    """Issue 19, item 8: no "0 demandes"; the technicien is offered to make one, the
+    gestionnaire told what will show there."""
+    text = page_text(client_t.get(LIST_URL))
+
+    assert "0 demande" not in text
+    assert "Aucune demande pour l'instant. Faire une nouvelle demande" in text
+    assert f'<a href="{CHOOSE_URL}">Faire une nouvelle demande</a>' in (
+        client_t.get(LIST_URL).content.decode()
+    )
+
+    gestionnaire = logged_in(GestionnaireFactory(structure=convention.structure))
+    text = page_text(gestionnaire.get(LIST_URL))
+    assert "0 demande" not in text
+    assert "Les demandes que les techniciens de votre structure envoient à cet organisme" in text
+
+    filtered = page_text(client_t.get(LIST_URL, {"q": "PERSONNE"}))
+    assert "0 demande" not in filtered
+    assert "Aucune demande ne correspond à ces critères." in filtered
 
 
 def test_the_menu_offers_new_demandes_to_techniciens_and_the_history_to_every_partner(
