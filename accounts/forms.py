@@ -1,9 +1,17 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
 from core.nir import validate_no_nir
+from core.validators import (
+    FONCTION_RULE,
+    NOM_RULE,
+    PRENOM_RULE,
+    TELEPHONE_RULE,
+    without_maxlength,
+)
 
 from .models import Role, User
 from .services import (
@@ -18,10 +26,29 @@ PERSON_FIELDS = EDITABLE_FIELDS
 
 
 class AccountFormMixin:
-    """The rules that involve several fields or other accounts (SPEC §3)."""
+    """The rules that involve several fields or other accounts (SPEC §3), and each field's rule
+    said before it is broken, in the words of manual 000 §IV-1 (issue 19, item 3)."""
 
     role: str
     required_css_class = "required"
+    RULES = {
+        "nom_patronymique": (_("Nom de naissance."), NOM_RULE),
+        "nom_usuel": (_("Nom marital ou d'usage."), NOM_RULE),
+        "prenom": (PRENOM_RULE,),
+        "fonction": (FONCTION_RULE,),
+        "telephone": (TELEPHONE_RULE,),
+        "email": (_("Adresse e-mail professionnelle, par exemple prenom.nom@structure.fr."),),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, rule in self.RULES.items():
+            if name in self.fields:
+                self.fields[name].help_text = " ".join(str(part) for part in rule)
+        if "civilite" in self.fields:
+            field = self.fields["civilite"]
+            field.choices = [("", _("Sélectionner la civilité")), *field.choices[1:]]
+        without_maxlength(self.fields.values())
 
     def clean(self):
         cleaned = super().clean()
@@ -129,13 +156,47 @@ class LoginForm(auth_forms.AuthenticationForm):
         return self.cleaned_data["username"].strip().lower()
 
 
-class PasswordChangeForm(auth_forms.PasswordChangeForm):
+def password_rule() -> str:
+    """The rule of the validators in force (settings.AUTH_PASSWORD_VALIDATORS), in one sentence."""
+    minimum = next(
+        (
+            validator.min_length
+            for validator in password_validation.get_default_password_validators()
+            if isinstance(validator, password_validation.MinimumLengthValidator)
+        ),
+        8,
+    )
+    return _(
+        "Au moins %(minimum)s caractères ; ni un mot de passe courant, ni uniquement des "
+        "chiffres, ni proche de vos prénom, nom, identifiant ou adresse e-mail."
+    ) % {"minimum": minimum}
+
+
+class PasswordRuleMixin:
+    """The rule said next to the first password field, before it is broken, and what breaks it
+    said there too; only a mismatch goes next to the confirmation (issue 19, item 9). Django's
+    forms put every error on the confirmation, under a list of the validators' help texts."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = password_rule()
+        self.fields["new_password2"].help_text = _(
+            "Saisissez le même mot de passe, pour vérification."
+        )
+
+    def clean(self):
+        self.validate_passwords("new_password1", "new_password2")
+        self.validate_password_for_user(self.user, "new_password1")
+        return forms.Form.clean(self)
+
+
+class PasswordChangeForm(PasswordRuleMixin, auth_forms.PasswordChangeForm):
     def save(self, commit=True):
         record_new_password(self.user, self.cleaned_data["new_password1"])
         return self.user
 
 
-class SetPasswordForm(auth_forms.SetPasswordForm):
+class SetPasswordForm(PasswordRuleMixin, auth_forms.SetPasswordForm):
     def save(self, commit=True):
         record_new_password(self.user, self.cleaned_data["new_password1"])
         return self.user
@@ -208,14 +269,23 @@ class TechnicienCreationForm(AccountFormMixin, forms.ModelForm):
 
 
 class ReactivationForm(forms.Form):
+    """Step 2 of manual 000 §IV-2.3. The label, its required marker and its limit are written by
+    the template in the manual's words: "Préciser le motif de réactivation * (5000 caractères
+    maximum)"; the server, not the browser, refuses an empty or longer reason (aria-required
+    says it is required, without the browser's own bubble)."""
+
+    use_required_attribute = False
     motif = forms.CharField(
         label=_("Préciser le motif de réactivation"),
         max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 5}),
-        help_text=_("5000 caractères maximum."),
+        widget=forms.Textarea(attrs={"rows": 5, "aria-required": "true"}),
         error_messages={"required": _("Le motif de réactivation est obligatoire.")},
         validators=[validate_no_nir],
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        without_maxlength(self.fields.values())
 
 
 class SecondFactorCodeForm(forms.Form):

@@ -109,12 +109,38 @@ def login_identifier_base(prenom: str, nom: str) -> str:
     return f"{letters(prenom)[:1]}.{letters(nom)}"
 
 
-class NomFormField(forms.CharField):
+def without_maxlength(fields) -> None:
+    """Drop the maxlength attribute Django gives a limited field's input: the browser would cut
+    what is typed or pasted at the limit without a word (a 25-letter prénom sent as 20). The
+    limit is said in the help text, and the server refuses a longer value next to the field,
+    with what was typed kept (issue 19, item 3)."""
+    for field in fields:
+        field.widget.attrs.pop("maxlength", None)
+
+
+class LimitSaidNotCut:
+    """A form field whose input has no maxlength (see `without_maxlength`)."""
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
+
+
+# The rules of manual 000 §IV-1, in its words, shown before they are broken.
+NOM_RULE = _("30 caractères maximum (accepté alpha, espace, tiret, apostrophe).")
+PRENOM_RULE = _("20 caractères maximum (accepté alpha, espace, tiret, apostrophe).")
+FONCTION_RULE = _("20 caractères maximum.")
+TELEPHONE_RULE = _(
+    "10 chiffres avec un point entre chaque nombre de 2 chiffres : 07.00.00.00.00 (les points "
+    "sont ajoutés s'ils manquent)."
+)
+
+
+class NomFormField(LimitSaidNotCut, forms.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", NOM_MAX_LENGTH)
-        kwargs.setdefault(
-            "help_text", _("30 caractères maximum : lettres, espace, tiret, apostrophe.")
-        )
+        kwargs.setdefault("help_text", NOM_RULE)
         super().__init__(**kwargs)
         self.validators.append(validate_name_characters)
 
@@ -122,12 +148,10 @@ class NomFormField(forms.CharField):
         return normalize_nom(super().to_python(value))
 
 
-class PrenomFormField(forms.CharField):
+class PrenomFormField(LimitSaidNotCut, forms.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", PRENOM_MAX_LENGTH)
-        kwargs.setdefault(
-            "help_text", _("20 caractères maximum : lettres, espace, tiret, apostrophe.")
-        )
+        kwargs.setdefault("help_text", PRENOM_RULE)
         super().__init__(**kwargs)
         self.validators.append(validate_name_characters)
 
@@ -150,12 +174,18 @@ class TextLineFormField(forms.CharField):
 class TelephoneFormField(forms.CharField):
     def __init__(self, **kwargs):
         kwargs["max_length"] = None  # "07 00 00 00 00" is longer than what is stored
-        kwargs.setdefault("help_text", _("10 chiffres, par exemple 07.00.00.00.00."))
+        kwargs.setdefault("help_text", TELEPHONE_RULE)
         super().__init__(**kwargs)
         self.validators.append(validate_telephone)
 
     def widget_attrs(self, widget):
-        return {**super().widget_attrs(widget), "inputmode": "tel", "autocomplete": "tel"}
+        # The seed's placeholder is the format; the help text says it in words, always visible.
+        return {
+            **super().widget_attrs(widget),
+            "inputmode": "tel",
+            "autocomplete": "tel",
+            "placeholder": "XX.XX.XX.XX.XX",
+        }
 
     def to_python(self, value):
         return normalize_telephone(super().to_python(value))

@@ -53,6 +53,74 @@ def motif_label(offre_code: str, motif: str) -> str:
     return str(dict(MOTIFS.get(offre_code, ())).get(motif, motif))
 
 
+# What each offer is for and what happens next, in the words of the conventions (001 art. 1.2,
+# 003 art. 1.2 and annexe 1, 004 art. 1.2–1.3), shown on the choice page and atop each form
+# (issue 19, item 2). "%(organisme)s" is the selected organisme.
+DESCRIPTIONS = {
+    CONTACTER: _(
+        "Poser une question à la caisse de rattachement d'un assuré que vous accompagnez, "
+        "quand aucune autre offre ne convient."
+    ),
+    ETUDE_DOSSIER: _(
+        "Faire étudier le dossier d'un assuré, pour son compte : ouverture de droits, changement "
+        "de situation, PUMa, Complémentaire santé solidaire (C2S), Aide médicale de l'État "
+        "(AME)…"
+    ),
+    DIFFICULTE_ACCES: _(
+        "Signaler une personne que vous accompagnez et qui a des difficultés d'accès à ses droits "
+        "ou à ses soins : renoncement aux soins, fragilité face au numérique, situation sociale "
+        "complexe."
+    ),
+    RENDEZ_VOUS: _(
+        "Demander un rendez-vous pour un assuré : compte ameli, C2S, AME, capital décès, pension "
+        "d'invalidité, examen de prévention en santé, rente AT/MP, service social de la CARSAT, "
+        "arrêt de travail et indemnités journalières."
+    ),
+    DOCUMENT: _(
+        "Demander un document concernant un assuré : attestation de droits, certificat "
+        "provisoire CEAM, formulaire carte Vitale, offres de prévention, autre document."
+    ),
+}
+NEXT_STEPS = {
+    CONTACTER: _(
+        "Votre question est envoyée à %(organisme)s, qui vous répond dans la demande : vous "
+        "recevez un e-mail quand la réponse est là."
+    ),
+    ETUDE_DOSSIER: _(
+        "L'organisme étudie le dossier avec les pièces jointes ; il peut vous demander un "
+        "complément, puis vous donne sa réponse dans la demande."
+    ),
+    DIFFICULTE_ACCES: _(
+        "Le signalement est transmis à la Mission accompagnement santé de %(organisme)s, qui "
+        "organise l'accompagnement de la personne et vous répond dans la demande."
+    ),
+    RENDEZ_VOUS: _(
+        "L'organisme fixe le rendez-vous et vous l'indique dans la demande : prévenez l'assuré(e) "
+        "de la date qui vous est donnée."
+    ),
+    DOCUMENT: _(
+        "Le document demandé est envoyé à l'adresse connue de l'assuré(e), pas à votre "
+        "structure ; l'organisme vous le confirme dans la demande."
+    ),
+}
+DOCUMENT_HABILITEE = _(
+    "Votre structure étant habilitée par la convention, l'organisme peut aussi le joindre à la "
+    "demande."
+)
+CONTACTER_RESERVE = _(
+    "« Contacter votre organisme » est réservé aux gestionnaires de votre structure par la "
+    "convention : adressez-leur votre question."
+)
+
+
+def offer_guide(offre_code: str, *, organisme: str, habilitee: bool) -> dict[str, str]:
+    """What an offer is for and what happens next, for the selected organisme."""
+    ensuite = NEXT_STEPS[offre_code] % {"organisme": organisme}
+    if offre_code == DOCUMENT and habilitee:
+        ensuite = f"{ensuite} {DOCUMENT_HABILITEE}"
+    return {"description": str(DESCRIPTIONS[offre_code]), "ensuite": ensuite}
+
+
 URGENCES = (
     (
         "ij-non-payees",

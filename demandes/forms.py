@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Civilite
@@ -50,7 +51,8 @@ class DemandeForm(forms.Form):
     required_css_class = "required"
 
     civilite = forms.ChoiceField(
-        label=_("Civilité"), choices=_blank(_("— Choisir —")) + list(Civilite.choices)
+        label=_("Civilité"),
+        choices=_blank(_("Sélectionner la civilité")) + list(Civilite.choices),
     )
     nom = TextLineFormField(label=_("Nom"), max_length=60, validators=[validate_no_nir])
     prenom = TextLineFormField(label=_("Prénom"), max_length=40, validators=[validate_no_nir])
@@ -62,7 +64,7 @@ class DemandeForm(forms.Form):
     )
     departement = forms.ChoiceField(
         label=_("Département de résidence"),
-        choices=_blank(_("— Choisir —")) + list(catalogue.DEPARTEMENT_CHOICES),
+        choices=_blank(_("Sélectionner le département")) + list(catalogue.DEPARTEMENT_CHOICES),
     )
     motif = forms.ChoiceField(label=_("Motif de la demande"))
     commentaire = forms.CharField(
@@ -87,12 +89,12 @@ class DemandeForm(forms.Form):
     )
     categorie_urgence = forms.ChoiceField(
         label=_("Catégorie d'urgence"),
-        choices=_blank(_("— Aucune —")) + list(catalogue.URGENCES),
+        choices=_blank(_("Sélectionner une catégorie")) + list(catalogue.URGENCES),
         required=False,
     )
     pieces = AttachmentsField()
     confirmer = forms.BooleanField(
-        label=_("Je confirme vouloir envoyer une nouvelle demande pour cette personne."),
+        label=_("J'envoie quand même cette nouvelle demande."),
         required=False,
     )
 
@@ -109,7 +111,7 @@ class DemandeForm(forms.Form):
             del self.fields["motif"]
         else:
             self.single_motif = None
-            self.fields["motif"].choices = _blank(_("— Choisir —")) + list(motifs)
+            self.fields["motif"].choices = _blank(_("Sélectionner le motif")) + list(motifs)
         if offre.code == catalogue.CONTACTER:
             self.fields["commentaire"].required = True
             self.fields["commentaire"].label = _("Votre question")
@@ -147,12 +149,9 @@ class DemandeForm(forms.Form):
                 ).order_by("created_at", "pk")
             )
             if self.duplicates and not cleaned.get("confirmer"):
+                # The warning above the box says why; the error only says what to do.
                 self.add_error(
-                    "confirmer",
-                    _(
-                        "Une demande est déjà en cours pour cette personne : cochez cette case "
-                        "pour confirmer l'envoi d'une nouvelle demande."
-                    ),
+                    "confirmer", _("Cochez cette case pour envoyer quand même la nouvelle demande.")
                 )
         return cleaned
 
@@ -213,7 +212,10 @@ class DemandeFilterForm(forms.Form):
         required=False,
     )
     statut = forms.ChoiceField(
-        label=_("Statut"), choices=_blank(_("Tous")) + list(Statut.choices), required=False
+        label=_("Statut"),
+        # Written as the list writes them ("Envoyée"), capital first.
+        choices=_blank(_("Tous")) + [(value, capfirst(label)) for value, label in Statut.choices],
+        required=False,
     )
     urgent = forms.ChoiceField(
         label=_("Urgence"),

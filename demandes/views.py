@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from audit.services import Action, ObjectType, record_access
 from core.pagination import KeysFirstPaginator
 
-from . import delays, services
+from . import catalogue, delays, services
 from .forms import ComplementForm, DemandeFilterForm, DemandeForm, MessageForm
 from .models import Demande, Evenement, PieceJointe, Statut, mark_read
 
@@ -41,8 +41,26 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
 def demande_choose(request: HttpRequest) -> HttpResponse:
     if refusal := _refusal(request):
         return refusal
-    offres = services.offres_for(request.user, request.convention)
-    return render(request, "demandes/choose.html", {"offres": offres})
+    convention = request.convention
+    choices = [
+        (offre, _guide(request, offre)) for offre in services.offres_for(request.user, convention)
+    ]
+    contact_reserve = (
+        request.user.is_technicien
+        and convention.contact_reserve_aux_gestionnaires
+        and any(o.code == catalogue.CONTACTER for o in convention.offres.all())
+    )
+    return render(
+        request,
+        "demandes/choose.html",
+        {"choices": choices, "contact_reserve": contact_reserve and catalogue.CONTACTER_RESERVE},
+    )
+
+
+def _guide(request: HttpRequest, offre) -> dict[str, str]:
+    return catalogue.offer_guide(
+        offre.code, organisme=request.organisme.nom, habilitee=request.convention.habilitee
+    )
 
 
 def demande_create(request: HttpRequest, offre_code: str) -> HttpResponse:
@@ -88,6 +106,7 @@ def demande_create(request: HttpRequest, offre_code: str) -> HttpResponse:
         {
             "form": form,
             "offre": offre,
+            "guide": _guide(request, offre),
             "files_lost": form.is_bound and bool(request.FILES),
             "usual_days": delays.usual_processing_days_cached(request.organisme, offre),
         },

@@ -51,7 +51,7 @@ def organisme_field() -> forms.ModelChoiceField:
     return forms.ModelChoiceField(
         label=_("Organisme d'assurance maladie"),
         queryset=Organisme.objects.order_by("nom"),
-        empty_label=_("Sélectionnez l'organisme"),
+        empty_label=_("Sélectionner un organisme"),
     )
 
 
@@ -141,6 +141,11 @@ class ContactForm(PublicFormMixin, forms.ModelForm):
                 "information médicale."
             ),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["motif"]
+        field.choices = [("", _("Sélectionner l'objet")), *field.choices[1:]]
 
     def contact_data(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}

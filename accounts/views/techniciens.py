@@ -64,7 +64,8 @@ def technicien_list(request: HttpRequest) -> HttpResponse:
             "active_count": active_count,
             "quota": quota,
             "can_add": active_count < quota,
-            "last_active": active_count <= 1,
+            # Only when there is one: with none, there is nothing to warn about.
+            "last_active": active_count == 1,
         },
     )
 
@@ -165,10 +166,16 @@ def technicien_inactivate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @gestionnaire_required
 def technicien_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Manual 000 §IV-2.3 in two steps, each a page without JavaScript: the question (OUI / NON),
+    then the reason (ANNULER / VALIDER). Step 1's OUI posts no reason and leads to step 2; step
+    2's form always posts its textarea, so only it is validated, and only it changes anything."""
     technicien = technicien_of(request, pk)
     if technicien.is_active:
         return redirect("accounts:techniciens")
-    form = ReactivationForm(request.POST if request.method == "POST" else None)
+    context = {"technicien": technicien, "form": None}
+    if request.method != "POST":
+        return render(request, "accounts/techniciens/reactivate.html", context)
+    form = ReactivationForm(request.POST if "motif" in request.POST else None)
     if form.is_bound and form.is_valid():
         try:
             services.reactivate_account(
@@ -189,9 +196,7 @@ def technicien_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
                 % {"name": technicien.get_full_name(), "identifiant": technicien.identifiant},
             )
             return redirect("accounts:techniciens")
-    return render(
-        request, "accounts/techniciens/reactivate.html", {"technicien": technicien, "form": form}
-    )
+    return render(request, "accounts/techniciens/reactivate.html", {**context, "form": form})
 
 
 @require_POST

@@ -1,6 +1,8 @@
 // Progressive enhancement of the account switches: without this script each switch opens a
-// confirmation page; with it, the same question (and, for a reactivation, the reason) comes in
-// a native <dialog>, whose "OUI" posts to the same address as the page would.
+// confirmation page; with it, the same question comes in a native <dialog> (manual 000 §IV-2.2,
+// §IV-2.3): OUI posts to the same address as the page would, except for a reactivation, where
+// OUI leads to the reason's step (ANNULER / VALIDER). The form does not validate in the browser:
+// an empty reason is posted and the server's page says what is missing, next to the field.
 (function () {
   "use strict";
   var dialog = document.getElementById("confirm-dialog");
@@ -10,9 +12,19 @@
   var form = dialog.querySelector("form");
   var question = dialog.querySelector("[data-question]");
   var label = dialog.querySelector("[data-label]");
-  var reason = dialog.querySelector("[data-reason]");
-  var textarea = reason.querySelector("textarea");
+  var questionStep = dialog.querySelector("[data-step=question]");
+  var reasonStep = dialog.querySelector("[data-step=reason]");
+  var textarea = reasonStep.querySelector("textarea");
+  var yes = dialog.querySelector("[data-yes]");
+  var needsReason = false;
   var opener = null;
+
+  function showStep(reason) {
+    questionStep.hidden = reason;
+    reasonStep.hidden = !reason;
+    textarea.disabled = !reason;
+    (reason ? textarea : yes).focus();
+  }
 
   document.addEventListener("submit", function (event) {
     var trigger = event.target.closest("form[data-confirm]");
@@ -24,17 +36,22 @@
     form.action = trigger.action;
     question.textContent = trigger.dataset.confirm;
     label.textContent = trigger.dataset.confirmLabel || "";
-    var needsReason = trigger.hasAttribute("data-reason");
-    reason.hidden = !needsReason;
-    textarea.disabled = !needsReason;
-    textarea.required = needsReason;
+    needsReason = trigger.hasAttribute("data-reason");
     textarea.value = "";
     dialog.showModal();
-    (needsReason ? textarea : form.querySelector("button[type=submit]")).focus();
+    showStep(false);
   });
 
-  dialog.querySelector("[data-cancel]").addEventListener("click", function () {
-    dialog.close();
+  yes.addEventListener("click", function (event) {
+    if (needsReason) {
+      event.preventDefault();
+      showStep(true);
+    }
+  });
+  dialog.querySelectorAll("[data-cancel]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      dialog.close();
+    });
   });
   dialog.addEventListener("close", function () {
     if (opener) {

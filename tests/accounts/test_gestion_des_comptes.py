@@ -374,15 +374,39 @@ def test_the_quota_sentence_counts_active_techniciens_against_the_strictest_conv
     client = logged_in_client(gestionnaire, organisme=oise.organisme)
     response = client.get(LIST_URL)
 
-    assert "2 compte(s) technicien(s) actif(s) sur 3 autorisés par la convention." in response.text
+    assert "2 comptes techniciens actifs sur 3 autorisés par la convention." in response.text
 
     select_organisme(client, structure.conventions.exclude(pk=oise.pk).get().organisme)
     response = client.get(LIST_URL)
 
-    assert "2 compte(s) technicien(s) actif(s) sur 3 autorisés par la convention." in response.text
+    assert "2 comptes techniciens actifs sur 3 autorisés par la convention." in response.text
     # The home page says the same.
     home = squeeze(client.get(reverse("home")).text)
     assert "2 comptes techniciens actifs sur 3 autorisés par la convention." in home
+
+
+def test_with_no_technicien_the_list_says_what_to_do_next(client_g):
+    """Issue 19, item 8: a real empty state, plurals by count, and no warning about a last
+    active technicien that does not exist."""
+    html = squeeze(client_g.get(LIST_URL).text)
+
+    # Zero is "aucun", not a plural form that French and gettext's fallback disagree on.
+    assert "Aucun compte technicien actif sur 5 autorisés par la convention." in html
+    assert "(s)" not in html
+    assert "Aucun compte technicien pour l'instant" in html
+    assert f'<a href="{CREATE_URL}">Créer un compte technicien</a>' in html
+    assert "Le dernier compte technicien actif ne peut pas être inactivé" not in html
+
+
+def test_with_one_technicien_the_count_is_singular_and_the_last_one_is_protected(
+    client_g, structure
+):
+    TechnicienFactory(structure=structure)
+
+    html = squeeze(client_g.get(LIST_URL).text)
+
+    assert "1 compte technicien actif sur 5 autorisés par la convention." in html
+    assert "Le dernier compte technicien actif ne peut pas être inactivé" in html
 
 
 def test_the_add_button_is_shown_below_the_quota_and_hidden_once_it_is_reached(client_g, structure):
@@ -396,7 +420,7 @@ def test_the_add_button_is_shown_below_the_quota_and_hidden_once_it_is_reached(c
     TechnicienFactory(structure=structure)
     response = client_g.get(LIST_URL)
 
-    assert "5 compte(s) technicien(s) actif(s) sur 5" in response.text
+    assert "5 comptes techniciens actifs sur 5" in response.text
     assert "Ajouter un technicien" not in response.text
     assert f'href="{CREATE_URL}"' not in response.text
     assert "Le nombre maximum de techniciens actifs prévu par la convention est atteint" in (
@@ -644,6 +668,78 @@ def test_the_creation_form_asks_the_seven_fields(client_g):
         "email",
     ]
     assert "Ajouter un compte technicien" in response.text
+
+
+# The rules of manual 000 §IV-1, shown before they are broken (issue 19, item 3).
+RULE_NOMS = "30 caractères maximum (accepté alpha, espace, tiret, apostrophe)."
+RULE_PRENOM = "20 caractères maximum (accepté alpha, espace, tiret, apostrophe)."
+RULE_FONCTION = "20 caractères maximum."
+RULE_TELEPHONE = (
+    "10 chiffres avec un point entre chaque nombre de 2 chiffres : 07.00.00.00.00 (les points "
+    "sont ajoutés s'ils manquent)."
+)
+
+
+def help_of(html: str, field: str) -> str:
+    """The help text of a field, which the field's input names as its description."""
+    [text] = re.findall(rf'<p class="help" id="id_{field}_helptext">([^<]*)</p>', html)
+    assert re.search(rf'<[^>]* name="{field}"[^>]*aria-describedby="id_{field}_helptext', html)
+    return text
+
+
+@pytest.mark.parametrize("url", ["create", "modify"])
+def test_the_account_form_shows_each_rule_before_it_is_broken(client_g, structure, url):
+    if url == "create":
+        response = client_g.get(CREATE_URL)
+    else:
+        maryse = TechnicienFactory(structure=structure)
+        response = client_g.get(reverse("accounts:technicien_modify", args=[maryse.pk]))
+    html = response.text
+
+    assert help_of(html, "nom_patronymique") == "Nom de naissance. " + RULE_NOMS
+    assert help_of(html, "nom_usuel") == "Nom marital ou d&#x27;usage. " + RULE_NOMS.replace(
+        "'", "&#x27;"
+    )
+    assert help_of(html, "prenom") == RULE_PRENOM
+    assert help_of(html, "fonction") == RULE_FONCTION
+    assert help_of(html, "telephone") == RULE_TELEPHONE.replace("'", "&#x27;")
+    assert 'placeholder="XX.XX.XX.XX.XX"' in html
+    assert help_of(html, "email").startswith("Adresse e-mail professionnelle")
+    assert re.search(r'<option value=""( selected)?>Sélectionner la civilité</option>', html)
+
+
+def test_no_field_of_the_account_form_cuts_what_is_typed(client_g):
+    """A maxlength attribute makes the browser drop the letters after the limit without a word:
+    a 25-letter prénom would be sent as 20. The limit is said and the server refuses instead."""
+    html = client_g.get(CREATE_URL).text
+
+    assert "maxlength" not in html
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "limit"),
+    [
+        ("prenom", "Marie-Christine-Angelique", 20),
+        ("fonction", "Conseillère en insertion", 20),
+        ("nom_patronymique", "DE LA ROCHEFOUCAULD-MONTMORENCY", 30),
+    ],
+)
+def test_a_value_over_its_limit_is_refused_never_cut(create, field, typed, limit):
+    response = create({**MARYSE, field: typed})
+
+    assert response.status_code == 200
+    message = (
+        f"Assurez-vous que cette valeur comporte au plus {limit} caractères "
+        f"(actuellement {len(typed)})."
+    )
+    assert response.context["form"].errors[field] == [message]
+    assert re.search(
+        rf'<ul class="errorlist" id="id_{field}_error"><li>{re.escape(message)}</li></ul>',
+        response.text,
+    )
+    assert response.context["form"][field].value() == typed
+    assert not User.objects.filter(role=Role.TECHNICIEN).exists()
+    assert mail.outbox == []
 
 
 # --- 3. Modification ------------------------------------------------------------------------

@@ -225,7 +225,7 @@ def test_a_too_short_password_is_refused_and_nothing_changes(client, account):
     assert response.status_code == 200
     assert (
         "Ce mot de passe est trop court. Il doit contenir au minimum 12 caractères."
-        in response.context["form"].errors["new_password2"]
+        in response.context["form"].errors["new_password1"]  # next to the first field
     )
     account.refresh_from_db()
     assert not account.has_usable_password()

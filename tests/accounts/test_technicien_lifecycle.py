@@ -28,9 +28,15 @@ SET_PASSWORD_URL = "/invitation/creer-mot-de-passe/"
 LINK_RE = re.compile(r"http://127\.0\.0\.1:8000(/invitation/[A-Za-z0-9_-]+/)")
 NEW_PASSWORD = "Cerisier-Bleu-Lanterne-71"
 
-INACTIVATE_QUESTION = "Êtes-vous sûr de vouloir inactiver ce compte ?"
-REACTIVATE_QUESTION = "Êtes-vous sûr de vouloir réactiver ce compte ?"
+# French typography (issue 19, item 9): a narrow no-break space keeps the "?" with its word.
+INACTIVATE_QUESTION = "Êtes-vous sûr de vouloir inactiver ce compte\u202f?"
+REACTIVATE_QUESTION = "Êtes-vous sûr de vouloir réactiver ce compte\u202f?"
 REASON_LABEL = "Préciser le motif de réactivation"
+# The manual's §IV-2.3 label, its required marker and its limit (issue 19, item 4).
+REASON_LABEL_OF_THE_MANUAL = (
+    'Préciser le motif de réactivation <span class="required-marker">*</span> '
+    "(5000 caractères maximum)"
+)
 REASON_REQUIRED = "Le motif de réactivation est obligatoire."
 LAST_ACTIVE_REFUSAL = (
     "C'est le dernier technicien actif de la structure : créez d'abord le compte qui le remplace."
@@ -398,24 +404,71 @@ def test_the_history_shows_the_inactivation(gestionnaire_client, maryse, victor)
 # --- Reactivation ---------------------------------------------------------------------------
 
 
-def test_the_reactivation_page_asks_for_confirmation_and_the_reason(
+def test_the_reactivation_page_first_asks_for_confirmation_only(
     gestionnaire_client, maryse, inactive_victor
 ):
+    """Step 1 of the manual's §IV-2.3: the question with OUI / NON, nothing else."""
     response = gestionnaire_client.get(reactivate_url(inactive_victor))
 
     assert response.status_code == 200
     html = response.text
     assert REACTIVATE_QUESTION in html
-    assert REASON_LABEL in html
-    assert "5000 caractères maximum." in html
-    assert re.search(r'<textarea name="motif"[^>]*>', html)
-    assert 'name="csrfmiddlewaretoken"' in html
-    assert re.search(r'<button type="submit" class="button">OUI</button>', html)
-    assert f'href="{LIST_URL}">NON</a>' in html
+    form = re.search(r'<form method="post">(.*?)</form>', html, re.S)
+    assert form, "OUI posts a form to the same address"
+    assert 'name="csrfmiddlewaretoken"' in form.group(1)
+    assert re.search(r'<button type="submit" class="button">OUI</button>', form.group(1))
+    assert f'href="{LIST_URL}">NON</a>' in form.group(1)
+    assert "<textarea" not in html
+    assert REASON_LABEL not in html
+    assert "VALIDER" not in html
     inactive_victor.refresh_from_db()
     assert not inactive_victor.is_active
     assert events(inactive_victor, AccountEvent.Kind.REACTIVATED) == []
     assert mail.outbox == []
+
+
+def test_oui_leads_to_the_reason_step_with_annuler_and_valider(
+    gestionnaire_client, maryse, inactive_victor, on_commit
+):
+    """Step 2: "Préciser le motif de réactivation * (5000 caractères maximum)", ANNULER /
+    VALIDER; OUI itself changes nothing and shows no error."""
+    with on_commit():
+        response = gestionnaire_client.post(reactivate_url(inactive_victor))
+
+    assert response.status_code == 200
+    html = response.text
+    assert REASON_LABEL_OF_THE_MANUAL in html
+    textarea = re.search(r"<textarea [^>]*>", html).group(0)
+    assert 'name="motif"' in textarea
+    assert 'aria-required="true"' in textarea
+    # No maxlength that would cut a pasted text silently, no browser bubble: the server says.
+    assert "maxlength" not in textarea
+    assert " required" not in textarea
+    assert re.search(r'<form method="post" class="form" novalidate>', html)
+    assert re.search(r'<button type="submit" class="button">VALIDER</button>', html)
+    assert f'href="{LIST_URL}">ANNULER</a>' in html
+    assert ">OUI<" not in html
+    assert "errorlist" not in html
+    assert REASON_REQUIRED not in html
+    inactive_victor.refresh_from_db()
+    assert not inactive_victor.is_active
+    assert events(inactive_victor, AccountEvent.Kind.REACTIVATED) == []
+    assert mail.outbox == []
+
+
+def test_an_empty_reason_is_refused_next_to_the_field_on_the_reason_step(
+    gestionnaire_client, maryse, inactive_victor
+):
+    response = gestionnaire_client.post(reactivate_url(inactive_victor), {"motif": ""})
+
+    html = response.text
+    assert re.search(
+        rf'<ul class="errorlist" id="id_motif_error"><li>{REASON_REQUIRED}</li></ul>', html
+    )
+    assert REASON_LABEL_OF_THE_MANUAL in html
+    assert re.search(r'<button type="submit" class="button">VALIDER</button>', html)
+    inactive_victor.refresh_from_db()
+    assert not inactive_victor.is_active
 
 
 def test_the_list_switch_of_an_inactive_account_asks_the_reactivation_question(
@@ -430,13 +483,17 @@ def test_the_list_switch_of_an_inactive_account_asks_the_reactivation_question(
     assert f'data-confirm="{REACTIVATE_QUESTION}"' in form.group(1)
     assert "data-reason" in form.group(1)
     dialog = re.search(r'<dialog id="confirm-dialog".*?</dialog>', html, re.S).group(0)
-    assert REASON_LABEL in dialog
-    assert 'name="motif"' in dialog
-    assert 'maxlength="5000"' in dialog
-    assert 'method="post"' in dialog
+    assert REASON_LABEL_OF_THE_MANUAL in dialog
+    textarea = re.search(r"<textarea [^>]*>", dialog).group(0)
+    assert 'name="motif"' in textarea
+    assert 'aria-required="true"' in textarea
+    assert "maxlength" not in textarea  # the server refuses more than 5000, with its message
+    assert re.search(r'<form method="post" class="form" novalidate>', dialog)
     assert 'name="csrfmiddlewaretoken"' in dialog
     assert ">OUI<" in dialog
     assert ">NON<" in dialog
+    assert ">ANNULER<" in dialog
+    assert ">VALIDER<" in dialog
 
 
 @pytest.mark.parametrize("motif", ["", "   \n  "])

@@ -113,12 +113,13 @@ def test_a_gestionnaire_manages_a_technicien_account(page, people):
     expect(maryse).to_contain_text(re.compile("Compte inactif depuis le"))
     expect(maryse.get_by_role("switch")).to_have_attribute("aria-checked", "false")
 
-    # Reactivation: the dialog asks for the reason too.
+    # Reactivation: the dialog's OUI leads to the reason (manual 000 §IV-2.3).
     maryse.get_by_role("switch").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Êtes-vous sûr de vouloir réactiver ce compte ?")
-    dialog.get_by_label("Préciser le motif de réactivation").fill("Retour de congé maternité")
     dialog.get_by_role("button", name="OUI").click()
+    dialog.get_by_label("Préciser le motif de réactivation").fill("Retour de congé maternité")
+    dialog.get_by_role("button", name="VALIDER").click()
     maryse = page.locator("li.account", has_text="m.pichon")
     expect(maryse).to_contain_text("Compte actif")
 

@@ -47,10 +47,11 @@ def test_a_gestionnaire_manages_accounts_without_javascript(page, people):
 
     maryse.get_by_role("switch").click()
     heading(page, "Réactiver un compte")
-    page.get_by_role("button", name="OUI").click()  # without the reason: refused, said why
+    page.get_by_role("button", name="OUI").click()
+    page.get_by_role("button", name="VALIDER").click()  # without the reason: refused, said why
     expect(page.locator(".errorlist")).to_be_visible()
     page.get_by_label("Préciser le motif de réactivation").fill("Retour de congé")
-    page.get_by_role("button", name="OUI").click()
+    page.get_by_role("button", name="VALIDER").click()
     maryse = page.locator("li.account", has_text="m.pichon")
     expect(maryse).to_contain_text("Compte actif")
     assert User.objects.get(identifiant="m.pichon").is_active

@@ -193,6 +193,67 @@ def test_the_technicien_chooses_among_the_active_offers_of_the_convention(conven
     assert "Demander un rendez-vous pour un assuré" in page_text(response)
 
 
+# What each offer is for and what happens next, in the seeds' words (issue 19, item 2).
+OFFER_TEXTS = {
+    "contacter": "Votre question est envoyée à CPAM",
+    "etude-dossier": "L'organisme étudie le dossier avec les pièces jointes",
+    "difficulte-acces": "Le signalement est transmis à la Mission accompagnement santé",
+    "rendez-vous": "L'organisme fixe le rendez-vous",
+    "document": "Le document demandé est envoyé à l'adresse connue de l'assuré(e)",
+}
+
+
+def test_the_choice_page_describes_each_offer_and_what_happens_next(convention, client_t):
+    response = client_t.get(CHOOSE_URL)
+    html_text = response.content.decode()
+    text = page_text(response)
+
+    for code, offre in ((o.code, o) for o in Offre.objects.filter(code__in=OFFER_TEXTS)):
+        # A heading per offer, its link, a description and what happens next.
+        assert re.search(
+            rf'<h2[^>]*><a href="/demandes/nouvelle/{code}/">{re.escape(offre.libelle)}</a></h2>',
+            html.unescape(html_text),
+        ), code
+        assert OFFER_TEXTS[code] in text
+    assert text.count("Ce qui se passe ensuite :") == len(OFFER_TEXTS)
+
+
+def test_each_form_opens_with_its_own_offer_s_text(convention, client_t):
+    intros = set()
+    for code, expected in OFFER_TEXTS.items():
+        text = page_text(client_t.get(create_url(code)))
+        assert expected in text, code
+        assert "Ce qui se passe ensuite :" in text
+        others = [other for other_code, other in OFFER_TEXTS.items() if other_code != code]
+        assert not any(other in text for other in others), code
+        intros.add(expected)
+    assert len(intros) == len(OFFER_TEXTS)
+
+
+def test_the_document_offer_says_a_habilitee_structure_may_get_it_too(convention, client_t):
+    convention.habilitee = False
+    convention.save()
+    assert "peut aussi le joindre à la demande" not in page_text(
+        client_t.get(create_url("document"))
+    )
+
+    convention.habilitee = True
+    convention.save()
+    assert "peut aussi le joindre à la demande" in page_text(client_t.get(create_url("document")))
+
+
+def test_a_technicien_is_told_when_contacter_is_reserved_to_gestionnaires(convention, client_t):
+    convention.contact_reserve_aux_gestionnaires = True
+    convention.save()
+
+    text = page_text(client_t.get(CHOOSE_URL))
+
+    assert (
+        "« Contacter votre organisme » est réservé aux gestionnaires de "
+        "votre structure par la convention : adressez-leur votre question." in text
+    )
+
+
 def test_a_convention_not_started_yet_refuses_new_demandes_with_its_start_date():
     debut = timezone.localdate() + datetime.timedelta(days=12)
     technicien = TechnicienFactory(structure=with_all_offres(date_debut=debut).structure)
@@ -550,8 +611,7 @@ def test_an_open_demande_for_the_same_person_asks_for_confirmation(client_t, con
     assert first.reference in text
     assert 'name="confirmer"' in response.content.decode()
     assert field_errors(response, "confirmer") == [
-        "Une demande est déjà en cours pour cette personne : cochez cette case pour confirmer "
-        "l'envoi d'une nouvelle demande."
+        "Cochez cette case pour envoyer quand même la nouvelle demande."
     ]
 
     response = post_demande(
@@ -861,7 +921,7 @@ def test_a_search_with_no_result_shows_an_empty_first_page(convention, technicie
     response = client_t.get(LIST_URL, {"q": "personne", "page": 2})
 
     assert references_in(response) == []
-    assert "0 demande" in page_text(response)
+    assert "Aucune demande ne correspond à ces critères." in page_text(response)  # not "0 demande"
 
 
 # Every page of bench/pages.py: history (first page, last page, filters, search), detail, form.
@@ -1094,6 +1154,27 @@ def test_another_structure_finds_neither_the_demande_nor_its_complement_nor_its_
 # --- Menu -----------------------------------------------------------------------------------
 
 
+def test_an_empty_history_says_what_to_do_next_and_counts_nothing(client_t, convention):
+    """Issue 19, item 8: no "0 demandes"; the technicien is offered to make one, the
+    gestionnaire told what will show there."""
+    text = page_text(client_t.get(LIST_URL))
+
+    assert "0 demande" not in text
+    assert "Aucune demande pour l'instant. Faire une nouvelle demande" in text
+    assert f'<a href="{CHOOSE_URL}">Faire une nouvelle demande</a>' in (
+        client_t.get(LIST_URL).content.decode()
+    )
+
+    gestionnaire = logged_in(GestionnaireFactory(structure=convention.structure))
+    text = page_text(gestionnaire.get(LIST_URL))
+    assert "0 demande" not in text
+    assert "Les demandes que les techniciens de votre structure envoient à cet organisme" in text
+
+    filtered = page_text(client_t.get(LIST_URL, {"q": "PERSONNE"}))
+    assert "0 demande" not in filtered
+    assert "Aucune demande ne correspond à ces critères." in filtered
+
+
 def test_the_menu_offers_new_demandes_to_techniciens_and_the_history_to_every_partner(
     client_t, convention
 ):
@@ -1105,7 +1186,8 @@ def test_the_menu_offers_new_demandes_to_techniciens_and_the_history_to_every_pa
     assert f'href="{CHOOSE_URL}">Nouvelle demande' in technicien_menu
     assert f'href="{LIST_URL}" aria-current="page">Mes demandes' in technicien_menu
     assert f'href="{CHOOSE_URL}">Nouvelle demande' not in gestionnaire_menu
-    assert f'href="{LIST_URL}" aria-current="page">Mes demandes' in gestionnaire_menu
+    # The gestionnaire's is the structure's history (issue 19, item 9).
+    assert f'href="{LIST_URL}" aria-current="page">Demandes de la structure' in gestionnaire_menu
 
 
 def test_an_agent_cannot_use_the_partner_pages(convention):
