@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from django.utils.csp import CSP
 
+from core import logs
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -70,6 +72,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every request has its id (X-Request-ID) on its log lines and its completion line.
+    "core.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -501,11 +505,11 @@ DORMANT_NOTICE_DAYS = env.int("DORMANT_NOTICE_DAYS", default=15)
 ACCESS_LOG_RETENTION_MONTHS = env.int("ACCESS_LOG_RETENTION_MONTHS", default=12)
 
 # --- Logging --------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# LOG_FORMAT=json: one JSON object a line (time, level, logger, message, request_id, user_id;
+# method, path, status, duration_ms for a request's completion line), what a log collector
+# reads: the default in production (DEBUG=false). text: one readable line, the default with
+# DEBUG=true. Every line carries the request's id (X-Request-ID, also given to the Celery tasks
+# the request schedules) and holds no personal data (core/logs.py, docs/operations.md).
+LOG_FORMAT = env.str("LOG_FORMAT", default=logs.default_format(debug=DEBUG))
+LOGGING = logs.logging_config(LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"))
+
