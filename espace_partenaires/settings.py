@@ -513,3 +513,23 @@ ACCESS_LOG_RETENTION_MONTHS = env.int("ACCESS_LOG_RETENTION_MONTHS", default=12)
 LOG_FORMAT = env.str("LOG_FORMAT", default=logs.default_format(debug=DEBUG))
 LOGGING = logs.logging_config(LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"))
 
+# --- Error reports --------------------------------------------------------------------------
+# Unexpected errors of the web and of the tasks sent to Sentry (or a compatible service:
+# GlitchTip…) when SENTRY_DSN is set; off, and sentry_sdk not even imported, when it is empty
+# (the default). Nothing personal is sent (core/error_reports.py): no cookies, request bodies,
+# query strings, local variables, demande fields, NIRs nor e-mail addresses.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+# The version deployed (a tag or a commit), to tell which release an error appeared in.
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+# Share of requests and tasks traced for performance (0, the default: errors only).
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from core import error_reports
+
+    error_reports.start(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
