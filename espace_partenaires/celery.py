@@ -4,16 +4,37 @@ The schedule lives here, in code, so that it is reviewed like the rest (django-c
 install with Django 6.1). Times are read from the settings, themselves read from the environment.
 """
 
+import logging.config
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
+
+from core import logs
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "espace_partenaires.settings")
 
 app = Celery("espace_partenaires")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.setup_logging.connect
+def use_the_portals_logging(**kwargs) -> None:
+    """The worker and beat log as the web does (settings.LOGGING: LOG_FORMAT, LOG_LEVEL, the
+    request id, the redaction filter), not with Celery's own format. Celery then neither takes
+    over the root logger nor turns what is printed (the local mailer's copy of each e-mail) into
+    log lines; `--loglevel` gives way to LOG_LEVEL."""
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
+
+# A task scheduled during a request carries the request's id (and its user's) in its message;
+# its lines carry them too (core/logs.py).
+signals.before_task_publish.connect(logs.on_before_task_publish, weak=False)
+signals.task_prerun.connect(logs.on_task_prerun, weak=False)
+signals.task_postrun.connect(logs.on_task_postrun, weak=False)
 
 
 def _daily(setting: str) -> crontab:

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 import environ
 from django.utils.csp import CSP
 
+from core import logs
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -76,6 +78,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every request has its id (X-Request-ID) on its log lines and its completion line.
+    "core.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -544,11 +548,31 @@ BACKUP_KEEP = env.int("BACKUP_KEEP", default=14)
 BACKUP_TIME = env.str("BACKUP_TIME", default="00:30")
 
 # --- Logging --------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# LOG_FORMAT=json: one JSON object a line (time, level, logger, message, request_id, user_id;
+# method, path, status, duration_ms for a request's completion line), what a log collector
+# reads: the default in production (DEBUG=false). text: one readable line, the default with
+# DEBUG=true. Every line carries the request's id (X-Request-ID, also given to the Celery tasks
+# the request schedules) and holds no personal data (core/logs.py, docs/operations.md).
+LOG_FORMAT = env.str("LOG_FORMAT", default=logs.default_format(debug=DEBUG))
+LOGGING = logs.logging_config(LOG_FORMAT, env.str("LOG_LEVEL", default="INFO"))
+
+# --- Error reports --------------------------------------------------------------------------
+# Unexpected errors of the web and of the tasks sent to Sentry (or a compatible service:
+# GlitchTip…) when SENTRY_DSN is set; off, and sentry_sdk not even imported, when it is empty
+# (the default). Nothing personal is sent (core/error_reports.py): no cookies, request bodies,
+# query strings, local variables, demande fields, NIRs nor e-mail addresses.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+# The version deployed (a tag or a commit), to tell which release an error appeared in.
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+# Share of requests and tasks traced for performance (0, the default: errors only).
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from core import error_reports
+
+    error_reports.start(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )

@@ -9,6 +9,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from core.jobs import JobReport, delete_in_batches, run_job
+from core.logs import TASK_REQUEST_ID
 from core.months import months_before
 
 from .models import SentEmail
@@ -43,14 +44,16 @@ def sweep_outbox(*, dry_run: bool = False, batch_size: int = SWEEP_BATCH_SIZE) -
     due = list(
         due_emails(timezone.now())
         .order_by("next_attempt_at", "pk")
-        .values_list("pk", "task")[:batch_size]
+        .values_list("pk", "task", "request_id")[:batch_size]
     )
     if dry_run:
         report.published = len(due)
         return report
-    for pk, task in due:
+    for pk, task, request_id in due:
         try:
-            task_named(task).delay(pk)
+            # With the id of the request that wrote the row, for its sending's log lines.
+            headers = {TASK_REQUEST_ID: request_id} if request_id else None
+            task_named(task).apply_async((pk,), headers=headers)
         except OperationalError:
             report.broker_unreachable = True  # next minute, then
             break

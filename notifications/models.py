@@ -46,6 +46,9 @@ class SentEmail(models.Model):
     attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
     error = models.TextField(_("erreur"), blank=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    # The id of the request (or task) that wrote the row: the sweeper's later publishes carry it,
+    # so that the sending task's log lines are found with the request's (core/logs.py).
+    request_id = models.CharField(_("requête d'origine"), max_length=64, blank=True, editable=False)
     sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
 
     class Meta:

@@ -24,6 +24,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from core.logs import current_request_id
+
 from .models import SentEmail
 
 logger = logging.getLogger(__name__)
@@ -91,6 +93,7 @@ def schedule_emails(emails: Iterable[EmailToSend]) -> list[SentEmail]:
     """Write the e-mails' rows (one query, however many) and publish each after commit."""
     emails = list(emails)
     first_attempt_at = _first_attempt_at()
+    request_id = current_request_id() or ""
     records = SentEmail.objects.bulk_create(
         SentEmail(
             template=email.template,
@@ -100,6 +103,7 @@ def schedule_emails(emails: Iterable[EmailToSend]) -> list[SentEmail]:
             task=email.task,
             context=email.context,
             next_attempt_at=first_attempt_at,
+            request_id=request_id,
         )
         for email in emails
     )

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -23,7 +24,10 @@ def image_command() -> list[str]:
     return json.loads(cmd)
 
 
-def test_the_access_log_has_the_path_and_status_but_no_query_string_nor_referer():
+def serve(log_format: str, *paths: str) -> tuple[list[str], str]:
+    """The image's gunicorn on a free port with LOG_FORMAT=`log_format`; one request to each path
+    (with a referer holding a NIR); the request ids the portal answered with, and gunicorn's whole
+    output."""
     port = free_port()
     command = image_command()
     assert command[0] == "gunicorn"
@@ -37,17 +41,15 @@ def test_the_access_log_has_the_path_and_status_but_no_query_string_nor_referer(
             "CACHE_URL": "locmemcache://",  # no server needed: the page reads no cache
             "HTTPS": "false",
             "LOG_LEVEL": "WARNING",
+            "LOG_FORMAT": log_format,
         },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    request_ids = []
     try:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/connexion/?q=1+85+05+78+006+084+91&jeton=s3cr3t-du-lien",
-            headers={"Referer": "http://127.0.0.1/demandes/?q=185057800608491"},
-        )
-        # Wait for gunicorn to listen, then one request (a retried one would log twice).
+        # Wait for gunicorn to listen, then one request each (a retried one would log twice).
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -56,13 +58,67 @@ def test_the_access_log_has_the_path_and_status_but_no_query_string_nor_referer(
             except OSError:
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.1)
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
-            assert response.status == 200
+        opener = urllib.request.build_opener(NoRedirect)
+        for path in paths:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}{path}",
+                headers={"Referer": "http://127.0.0.1/demandes/?q=185057800608491"},
+            )
+            try:
+                response = opener.open(request, timeout=60)
+            except urllib.error.HTTPError as redirect:
+                response = redirect
+            with response:
+                # No database here: the invitation's page fails (500) after gunicorn and Django
+                # know its path, which is what their lines write.
+                assert response.status == (500 if path == INVITATION else 200)
+                request_ids.append(response.headers["X-Request-ID"])
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=30)
+    return request_ids, output
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+LOGIN = "/connexion/?q=1+85+05+78+006+084+91&jeton=s3cr3t-du-lien"
+INVITATION = "/invitation/s3cr3t-du-lien-d-invitation/"
+SECRETS = ("q=", "006+084", "608491", "jeton", "s3cr3t")
+
+
+def test_the_access_log_has_the_path_and_status_but_no_query_string_nor_referer():
+    _, output = serve("text", LOGIN, INVITATION)
 
     [line] = [line for line in output.splitlines() if "/connexion/" in line]
     assert '"GET /connexion/ HTTP/1.1" 200' in line
-    for secret in ("q=", "006+084", "608491", "jeton", "s3cr3t"):
+    [line] = [line for line in output.splitlines() if '"GET /invitation/' in line]
+    assert '"GET /invitation/…/ HTTP/1.1" 500' in line
+    assert "Internal Server Error: /invitation/…/" in output
+    for secret in SECRETS:
+        assert secret not in output
+
+
+def test_with_log_format_json_every_line_is_json_with_the_request_id():
+    """Issue 21, item 4: gunicorn's own lines and its access lines, as the portal's."""
+    request_ids, output = serve("json", LOGIN, INVITATION)
+
+    lines = [json.loads(line) for line in output.splitlines() if line.strip()]
+    assert {"gunicorn.error", "gunicorn.access"} <= {line["logger"] for line in lines}
+    for line in lines:
+        assert {"time", "level", "logger", "message", "request_id", "user_id"} <= set(line)
+    access = [line for line in lines if line["logger"] == "gunicorn.access"]
+    assert [(line["method"], line["path"], line["status"]) for line in access] == [
+        ("GET", "/connexion/", 200),
+        ("GET", "/invitation/…/", 500),
+    ]
+    assert [line["request_id"] for line in access] == request_ids
+    assert all(isinstance(line["duration_ms"], float) for line in access)
+    [error] = [line for line in lines if line["logger"] == "django.request"]
+    assert error["message"] == "Internal Server Error: /invitation/…/"
+    assert error["request_id"] == request_ids[1]
+    assert "Traceback" in error["exc_info"]
+    for secret in SECRETS:
         assert secret not in output

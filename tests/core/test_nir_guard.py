@@ -296,6 +296,7 @@ EXEMPT_MODEL_FIELDS = {
     ("notifications.SentEmail", "status"): CHOICE,
     ("notifications.SentEmail", "task"): MACHINE,
     ("notifications.SentEmail", "error"): MACHINE + " (the provider's answer)",
+    ("notifications.SentEmail", "request_id"): MACHINE + " (the log lines' request id)",
     ("audit.AccessLogEntry", "user_label"): MACHINE + " (the account's identifiant)",
     ("audit.AccessLogEntry", "action"): CHOICE,
     ("audit.AccessLogEntry", "object_type"): CHOICE,

@@ -158,12 +158,14 @@ def mail_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def start_worker(redis_broker, mail_dir, tmp_path):
-    """start_worker(pool="solo", concurrency=1, **environment): a `celery worker` process on the
-    test database and this test's Redis, sending its e-mails to files in `mail_dir`; stopped at
-    the end of the test (before its Redis)."""
+    """start_worker(pool="solo", concurrency=1, loglevel="WARNING", **environment): a `celery
+    worker` process on the test database and this test's Redis, sending its e-mails to files in
+    `mail_dir`; stopped at the end of the test (before its Redis)."""
     workers: list[Worker] = []
 
-    def start(*, pool: str = "solo", concurrency: int = 1, **environment: str) -> Worker:
+    def start(
+        *, pool: str = "solo", concurrency: int = 1, loglevel: str = "WARNING", **environment: str
+    ) -> Worker:
         name = f"fault-{uuid.uuid4().hex[:8]}@localhost"
         log = tmp_path / f"{name.split('@')[0]}.log"
         env = {
@@ -193,7 +195,7 @@ def start_worker(redis_broker, mail_dir, tmp_path):
                     "celery",
                     "-n",
                     name,
-                    "--loglevel=WARNING",
+                    f"--loglevel={loglevel}",
                 ],
                 cwd=ROOT,
                 env=env,
