@@ -10,6 +10,7 @@ from core.validators import (
     NOM_RULE,
     PRENOM_RULE,
     TELEPHONE_RULE,
+    LimitsSaidNotCutMixin,
     without_maxlength,
 )
 
@@ -130,7 +131,7 @@ class AgentCreationForm(AccountFormMixin, forms.ModelForm):
 # --- Sign-in and account security -----------------------------------------------------------
 
 
-class LoginForm(auth_forms.AuthenticationForm):
+class LoginForm(LimitsSaidNotCutMixin, auth_forms.AuthenticationForm):
     """Log-in by identifiant; typed in any case, with stray spaces."""
 
     error_messages = {
@@ -202,7 +203,7 @@ class SetPasswordForm(PasswordRuleMixin, auth_forms.SetPasswordForm):
         return self.user
 
 
-class EmailRequestForm(forms.Form):
+class EmailRequestForm(LimitsSaidNotCutMixin, forms.Form):
     email = forms.EmailField(
         label=_("Adresse e-mail de votre compte"),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),

@@ -118,6 +118,15 @@ def without_maxlength(fields) -> None:
         field.widget.attrs.pop("maxlength", None)
 
 
+class LimitsSaidNotCutMixin:
+    """A portal form whose inputs carry no maxlength (see `without_maxlength`): first among the
+    form's bases, so that the fields its own __init__ adjusts are stripped too."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        without_maxlength(self.fields.values())
+
+
 class LimitSaidNotCut:
     """A form field whose input has no maxlength (see `without_maxlength`)."""
 

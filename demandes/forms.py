@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Civilite
 from conventions.models import Offre
 from core.nir import validate_no_nir
-from core.validators import TextLineFormField
+from core.validators import LimitsSaidNotCutMixin, TextLineFormField
 
 from . import catalogue
 from .attachments import AttachmentsField
@@ -47,7 +47,7 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
-class DemandeForm(forms.Form):
+class DemandeForm(LimitsSaidNotCutMixin, forms.Form):
     required_css_class = "required"
 
     civilite = forms.ChoiceField(
@@ -178,14 +178,14 @@ def _text_field(label) -> forms.CharField:
     )
 
 
-class ComplementForm(forms.Form):
+class ComplementForm(LimitsSaidNotCutMixin, forms.Form):
     required_css_class = "required"
 
     message = _text_field(_("Votre réponse"))
     pieces = AttachmentsField()
 
 
-class MessageForm(forms.Form):
+class MessageForm(LimitsSaidNotCutMixin, forms.Form):
     """A partner's message in the demande's thread (SPEC §10)."""
 
     required_css_class = "required"
@@ -194,7 +194,7 @@ class MessageForm(forms.Form):
     pieces = AttachmentsField()
 
 
-class DemandeFilterForm(forms.Form):
+class DemandeFilterForm(LimitsSaidNotCutMixin, forms.Form):
     """The history's filters, in the query string (GET): a wrong value is shown and ignored."""
 
     q = forms.CharField(

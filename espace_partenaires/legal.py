@@ -83,8 +83,12 @@ def site_map(user) -> list[SiteMapSection]:
     """Every public page, then the main pages of each role: linked for the visitor's own role,
     named without a link for the others (what exists, without sending to a refusal)."""
 
-    def pages(reachable: bool, *entries: tuple[str, str]) -> list[SiteMapPage]:
-        return [SiteMapPage(label, reverse(name), reachable) for label, name in entries]
+    def pages(reachable: bool, *entries: tuple) -> list[SiteMapPage]:
+        """(label, url name[, url arguments]) of each page."""
+        return [
+            SiteMapPage(label, reverse(name, args=args), reachable)
+            for label, name, *args in entries
+        ]
 
     partner = user.is_authenticated and user.is_partner
     gestionnaire = partner and user.is_gestionnaire
@@ -103,6 +107,9 @@ def site_map(user) -> list[SiteMapSection]:
                 (_("Contact"), "inscriptions:contact"),
                 (_("Conditions générales d'utilisation"), "accounts:cgu"),
                 (_("Aide"), "accounts:aide"),
+                (_("Manuel du gestionnaire partenaire"), "accounts:aide_manual", "gestionnaire"),
+                (_("Manuel du technicien partenaire"), "accounts:aide_manual", "technicien"),
+                (_("Manuel de l'agent de caisse"), "accounts:aide_manual", "agent"),
                 (_("Déclaration d'accessibilité"), "legal:accessibilite"),
                 (_("Mentions légales"), "legal:mentions_legales"),
                 (_("Données personnelles"), "legal:donnees_personnelles"),
@@ -115,7 +122,6 @@ def site_map(user) -> list[SiteMapSection]:
                 partner,
                 (_("Accueil"), "home"),
                 (_("Choix de l'organisme"), "accounts:organisme_selection"),
-                (_("Mes demandes"), "demandes:list"),
                 (_("Changer mon mot de passe"), "accounts:password_change"),
             ),
             "" if partner else for_role,
@@ -127,12 +133,17 @@ def site_map(user) -> list[SiteMapSection]:
                 (_("Gestion des comptes"), "accounts:techniciens"),
                 (_("Ajouter un technicien"), "accounts:technicien_create"),
                 (_("Ma structure"), "accounts:ma_structure"),
+                (_("Demandes de la structure"), "demandes:list"),
             ),
             "" if gestionnaire else for_role,
         ),
         SiteMapSection(
             _("Technicien partenaire"),
-            pages(technicien, (_("Nouvelle demande"), "demandes:choose")),
+            pages(
+                technicien,
+                (_("Nouvelle demande"), "demandes:choose"),
+                (_("Mes demandes"), "demandes:list"),
+            ),
             "" if technicien else for_role,
         ),
         SiteMapSection(

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import PERSON_FIELDS, AccountFormMixin
 from core.nir import validate_no_nir
+from core.validators import LimitsSaidNotCutMixin
 from organismes.models import Organisme
 from organismes.validators import normalize_siret, validate_siret
 
@@ -126,7 +127,7 @@ class PreInscriptionForm(PublicFormMixin, AccountFormMixin, forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
-class ContactForm(PublicFormMixin, forms.ModelForm):
+class ContactForm(LimitsSaidNotCutMixin, PublicFormMixin, forms.ModelForm):
     organisme = organisme_field()
     captcha = anti_robot_field()
 

@@ -1,10 +1,12 @@
 from django import forms
 
+from core.validators import LimitsSaidNotCutMixin
+
 from .models import StructurePartenaire
 from .services import COORDONNEES_FIELDS
 
 
-class CoordonneesForm(forms.ModelForm):
+class CoordonneesForm(LimitsSaidNotCutMixin, forms.ModelForm):
     """What a gestionnaire may change about the structure: its address and phone."""
 
     required_css_class = "required"

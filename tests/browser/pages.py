@@ -295,6 +295,9 @@ def walk_gestionnaire(page: Page, visit: Visit) -> None:
     page.get_by_label("Préciser le motif de réactivation").fill("Retour de congé")
     submit(page, "VALIDER")
     heading(page, "Gestion des comptes")
+    # The history again, longer now (inactivated, reactivated): still within a phone's width.
+    page.locator("li.account", has_text="v.chausson").get_by_role("link", name="Historique").click()
+    visit(page, "historique d'un compte, après une inactivation et une réactivation")
     menu(page, "Demandes de la structure")
     visit(page, "demandes de la structure")
     menu(page, "Ma structure")
@@ -411,6 +414,7 @@ def walk_agent(page: Page, visit: Visit, data: Data) -> None:
     visit(page, "administration : demandes en attente du partenaire")
     page.get_by_role("link", name="Mes notifications").click()
     visit(page, "administration : mes notifications")
+    page.goto("/admin/")
     page.locator("tr.model-demande").get_by_role("link", name="Demandes").click()
     visit(page, "administration : demandes")
     page.get_by_role("link", name=data.demande_complement).click()

@@ -145,9 +145,9 @@ def test_the_technicien_home_costs_the_same_queries_at_any_size(
     client = logged_in(technicien)
     client.get(HOME)
 
-    # Session, user, convention check, the counts, complements, messages, recent demandes and
-    # the convention's offers.
-    with django_assert_num_queries(8):
+    # The session, then the user with its structure and conventions (accounts/login_chain.py),
+    # the counts, complements, messages, recent demandes and the convention's offers.
+    with django_assert_num_queries(7):
         response = client.get(HOME)
 
     assert response.context["complements_count"] == count
@@ -247,8 +247,9 @@ def test_the_gestionnaire_home_costs_the_same_queries_at_any_size(
     client = logged_in(gestionnaire)
     client.get(HOME)
 
-    # Session, user, convention check, active count, quota, invitations, review due, next review.
-    with django_assert_num_queries(8):
+    # The session, the user with its structure and conventions (one statement), active count,
+    # quota, invitations, review due, next review.
+    with django_assert_num_queries(7):
         response = client.get(HOME)
 
     assert len(response.context["invitations"]) == count

@@ -337,6 +337,9 @@ def test_the_site_map_links_every_public_page_and_names_the_others(client):
         "/contact/",
         "/cgu/",
         "/aide/",
+        "/aide/gestionnaire/",
+        "/aide/technicien/",
+        "/aide/agent/",
         *LEGAL_PAGES,
     } <= links(response)
     words = main(response)
@@ -355,6 +358,8 @@ def test_the_site_map_links_the_pages_of_the_visitor_s_role(client):
     assert {"/", "/comptes/", "/comptes/ajouter/", "/demandes/", "/ma-structure/"} <= found
     assert "/demandes/nouvelle/" not in found
     assert "/admin/" not in found
+    # The structure's demandes under the name its menu gives them (issue 19, item 9).
+    assert "Demandes de la structure" in main(client.get("/plan-du-site/"))
 
 
 def test_the_site_map_of_a_technicien(client):
