@@ -50,16 +50,23 @@ def for_each_locked_batch(queryset: QuerySet, process: Callable[[list], None], s
     last_pk = 0
     while True:
         with transaction.atomic():
-            batch = list(
+            locked = list(
                 queryset.filter(pk__gt=last_pk)
                 .select_for_update(skip_locked=True, of=("self",))
                 .order_by("pk")[:size]
             )
-            if not batch:
+            if not locked:
                 return
-            last_pk = batch[-1].pk
-            process(batch)
-        if len(batch) < size:
+            last_pk = locked[-1].pk
+            # The rows are ours now, but the statement that locked them read the other tables as
+            # they were when it began: a run that committed meanwhile may have made a row leave
+            # the queryset through another table (a review already asked, an e-mail already
+            # written), and its lock was gone by the time this one reached the row. A new
+            # statement sees what was committed (READ COMMITTED): only what still matches.
+            batch = list(queryset.filter(pk__in=[row.pk for row in locked]).order_by("pk"))
+            if batch:
+                process(batch)
+        if len(locked) < size:
             return
 
 

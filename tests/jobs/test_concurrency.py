@@ -101,3 +101,45 @@ def test_password_reminder(world):
     assert sum(report.reminders for report in reports) == 3
     assert SentEmail.objects.filter(template="accounts/password_expiry").count() == 3
     assert len(mail.outbox) == 3
+
+
+@pytest.mark.postgresql
+def test_a_row_another_run_finished_after_this_one_locked_it_is_not_processed_again():
+    """The locking statement reads the other tables as they were when it began: a run that
+    committed meanwhile (its locks gone by the time this statement reached the rows) may have
+    made a row leave the queryset through another table. Here that commit is made, on another
+    connection, right after the locking statement: the batch handed on holds only what still
+    matches (core.jobs.for_each_locked_batch), so nobody is written to twice."""
+    import threading
+
+    from django.db import connection
+    from django.db.models import Exists, OuterRef
+
+    from core.jobs import for_each_locked_batch
+
+    first, second = GestionnaireFactory(), GestionnaireFactory()
+    # Asked = an e-mail already written to the address (no foreign key to the locked rows).
+    asked = SentEmail.objects.filter(recipient=OuterRef("email"), template="test/asked")
+    to_ask = User.objects.filter(pk__in=[first.pk, second.pk]).exclude(Exists(asked))
+
+    def the_other_run_finishes_first():
+        SentEmail.objects.create(recipient=first.email, template="test/asked")
+        connection.close()
+
+    committed = []
+
+    def after_the_lock(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "FOR UPDATE" in sql and not committed:
+            other = threading.Thread(target=the_other_run_finishes_first)
+            other.start()
+            other.join(timeout=30)
+            committed.append(not other.is_alive())
+        return result
+
+    processed = []
+    with connection.execute_wrapper(after_the_lock):
+        for_each_locked_batch(to_ask, processed.extend, size=10)
+
+    assert committed == [True]
+    assert processed == [second]
