@@ -368,5 +368,8 @@ def logging_config(log_format: str, level: str) -> dict:
         "loggers": {
             # SQL with its parameters (names, texts) at DEBUG, and only with DEBUG=true: never.
             "django.db.backends": {"level": "INFO"},
+            # A variable a template does not find, at DEBUG, with the whole context: the request
+            # (its query string), the forms and their values. Never written either.
+            "django.template": {"level": "INFO"},
         },
     }

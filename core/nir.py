@@ -9,7 +9,8 @@ One normaliser and one detector, for every app (core is the lowest layer):
    An IBAN whose check digits are right (ISO 13616, mod 97) is then blanked out: bank details
    are never refused, even when 15 of their digits happen to make a NIR.
 2. Runs of numbers: digit groups (2A/2B count as digits, for Corsica) joined by any run of
-   separators (spaces, dots, dashes, slashes, underscores). Letters and other signs end a run,
+   separators (spaces, dots, dashes, slashes, underscores, plus signs: a space once a form or a
+   query string encodes it). Letters and other signs end a run,
    so digits glued to letters are found too ('NIR185057800608436').
 3. Candidates: consecutive whole groups of a run with 13 or 15 digits in NIR shape: sex 1, 2, 3,
    4, 7 or 8; year; month 01–12 or 20–99; département (2A/2B accepted); commune; order; key.
@@ -47,7 +48,8 @@ _INVISIBLE = frozenset(
 _MINUS_SIGNS = frozenset("\u2212\u2796\ufe63\uff0d")
 
 _GROUP = r"[0-9]+(?:(?<=2)[AB][0-9]*)?"  # 2A / 2B inside a number: a Corsican département
-_RUN = re.compile(rf"{_GROUP}(?:[ ./_\-]+{_GROUP})*", re.IGNORECASE)
+_SEPARATORS = r"[ ./_+\-]+"
+_RUN = re.compile(rf"{_GROUP}(?:{_SEPARATORS}{_GROUP})*", re.IGNORECASE)
 _SHAPE = re.compile(
     r"[123478]"  # sex (7, 8: temporary numbers)
     r"[0-9]{2}"  # year
@@ -98,7 +100,7 @@ def _refused(groups: list[str], *, whole_run: bool) -> bool:
 def _candidates(text: str) -> Iterator[tuple[list[str], bool]]:
     """(groups, whether they are the whole run) of every NIR-shaped span of whole groups."""
     for run in _RUN.finditer(text):
-        groups = re.split(r"[ ./_\-]+", run.group().upper())
+        groups = re.split(_SEPARATORS, run.group().upper())
         for start in range(len(groups)):
             length = 0
             for end in range(start, len(groups)):

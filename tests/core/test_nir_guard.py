@@ -47,6 +47,7 @@ REFUSED = {
     "dashes, 13 digits": "1-85-05-78-006-084",
     "slashes": "1/85/05/78/006/084/36",
     "underscores": "1_85_05_78_006_084_36",
+    "plus signs (a form-encoded space)": "1+85+05+78+006+084+36",
     "double spaces": "1  85  05  78  006  084  36",
     "non-breaking spaces": "1\u00a085\u00a005\u00a078\u00a0006\u00a0084\u00a036",
     "narrow non-breaking spaces": "1\u202f85\u202f05\u202f78\u202f006\u202f084\u202f36",
