@@ -40,8 +40,10 @@ SCREENSHOTS = {
         "accueil-gestionnaire",
         "comptes",
         "inactiver-compte",
+        "reactiver-compte",
         "creer-compte",
         "revue-habilitations",
+        "mot-de-passe",
     ],
     "technicien": [
         "accueil-technicien",
@@ -52,7 +54,7 @@ SCREENSHOTS = {
         "mes-demandes-360",
         "complement-360",
     ],
-    "agent": ["admin-file", "admin-demande", "admin-structure"],
+    "agent": ["admin-accueil", "admin-file", "admin-demande", "admin-structure"],
 }
 # The demo's day, the same at every run: the dates and hours on the screens do not change, so
 # neither do the files when the screens have not.
@@ -152,13 +154,25 @@ def test_gestionnaire_screens(demo, new_page, shoot):
     page.locator("li.account", has_text="v.chausson2").get_by_role("switch").click()
     expect(page.get_by_role("dialog")).to_be_visible()
     shoot(page, "inactiver-compte")
-    page.keyboard.press("Escape")
+    page.get_by_role("dialog").get_by_role("button", name="OUI").click()
+    # Reactivated again, in the manual's two steps: the question, then the reason.
+    page.locator("li.account", has_text="v.chausson2").get_by_role("switch").click()
+    expect(page.get_by_role("dialog")).to_contain_text("réactiver ce compte")
+    page.get_by_role("dialog").get_by_role("button", name="OUI").click()
+    page.get_by_label("Préciser le motif de réactivation").fill("Retour de congé")
+    shoot(page, "reactiver-compte")
+    page.get_by_role("dialog").get_by_role("button", name="VALIDER").click()
+    heading(page, "Gestion des comptes")
     page.get_by_role("link", name="Ajouter un technicien").click()
     heading(page, "Ajouter un compte technicien")
     shoot(page, "creer-compte")
     page.goto("/comptes/revue-des-habilitations/")
     heading(page, "Revue des habilitations")
     shoot(page, "revue-habilitations")
+    page.goto("/mot-de-passe/")
+    heading(page, "Changer mon mot de passe")
+    expect(page.get_by_label("Afficher le mot de passe")).to_be_visible()
+    shoot(page, "mot-de-passe")
 
     assert shoot.taken == SCREENSHOTS["gestionnaire"]
 
@@ -181,6 +195,8 @@ def test_technicien_screens(demo, new_page, shoot):
     phone = new_page(width=NARROW, height=740)
     partner_logs_in(phone, "m.pichon")
     menu(phone, "Mes demandes")
+    # The list itself, its rows stacked as cards on a phone.
+    scroll_to_top_of(phone.locator(".results-count"))
     shoot(phone, "mes-demandes-360")
     phone.get_by_role("link", name=complement).click()
     scroll_to_top_of(phone.get_by_role("heading", name="L'organisme vous demande un complément"))
@@ -193,13 +209,17 @@ def test_agent_screens(demo, new_page, shoot):
     agent = User.objects.get(identifiant="agent.gironde")
     # Enrolled as at a first log-in (tests/browser/test_second_factor.py walks the enrolment).
     TOTPDevice.objects.create(user=agent, name="Application", confirmed=True)
-    complement = Demande.objects.get(nom="HAKIMI").reference
+    envoyee = Demande.objects.get(nom="DUPUIS").reference
     page = new_page(width=WIDE)
     log_in_with_app(page, "agent.gironde", DEMO_PASSWORD)
+    page.goto("/admin/")
+    expect(page.get_by_role("heading", name="Ma file de travail")).to_be_visible()
+    shoot(page, "admin-accueil")
     page.goto("/admin/demandes/demande/")
     heading(page, "Demandes à traiter")
     shoot(page, "admin-file")
-    page.get_by_role("link", name=complement).click()
+    # A demande not taken yet: the page offers "Prendre en charge".
+    page.get_by_role("link", name=envoyee).click()
     shoot(page, "admin-demande")
     page.goto("/admin/organismes/structurepartenaire/add/")
     scroll_to_top_of(page.get_by_role("group", name="Conventions"))
