@@ -40,7 +40,7 @@ SMALL_TEMPLATE = """{% extends "base.html" %}
 
 @cache
 def _small_template():
-    return engines["django"].from_string(SMALL_TEMPLATE)
+    return engines["jinja2"].from_string(SMALL_TEMPLATE)
 
 
 def small_template(request):

@@ -102,6 +102,13 @@ MIDDLEWARE = [
 ROOT_URLCONF = "espace_partenaires.urls"
 WSGI_APPLICATION = "espace_partenaires.wsgi.application"
 
+# The portal's pages are Jinja2 templates (jinja2/, core/jinja.py: the same HTML at a fraction of
+# the CPU, docs/performance.md); the admin, the e-mails and the forms' fallbacks stay Django
+# templates (templates/). No name is in both trees but the admin's three partials, which only
+# Django templates include. The Django engine is first so that pytest-django's check of
+# undefined variables (FAIL_INVALID_TEMPLATE_VARS, on the first engine) still covers the admin;
+# TEMPLATES_STRICT does it for the pages.
+TEMPLATES_STRICT = False  # an undefined variable is an error (the tests), else printed empty
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -117,10 +124,24 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "core.jinja.environment",
+            "context_processors": [
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+                "accounts.context_processors.portal",
+            ],
+        },
+    },
 ]
 
 # Form widgets are rendered with Django's own Jinja2 copies of its widget templates (the same
-# HTML, several times faster); the pages themselves stay Django templates.
+# HTML, several times faster), as the pages are.
 FORM_RENDERER = "core.renderers.FormRenderer"
 
 # --- Database -------------------------------------------------------------------------------

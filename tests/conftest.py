@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from clamav_client.clamd import ClamdError, ClamdNetworkSocket, ClamdUnixSocket
 from django.conf import settings
+from django.template.backends import jinja2 as jinja2_backend
+from django.test.signals import template_rendered
 from kombu import pools as kombu_pools
 
 from espace_partenaires.celery import app as celery_app
@@ -30,6 +32,19 @@ def pytest_configure(config):
     celery_app.conf.task_eager_propagates = True
     # Hashing at full strength would make the suite minutes long; the real hasher is Django's.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # An undefined variable in a page fails the test (STYLE.md), before the engines are built.
+    settings.TEMPLATES_STRICT = True
+    # Django's test client lists the templates a response rendered (response.templates) from
+    # the signal its test set-up makes Django templates send: the pages' Jinja2 send it too.
+    jinja2_backend.Template.render = _signalling(jinja2_backend.Template.render)
+
+
+def _signalling(render):
+    def signalling_render(template, context=None, request=None):
+        template_rendered.send(sender=template, template=template.template, context=context or {})
+        return render(template, context, request)
+
+    return signalling_render
 
 
 @pytest.fixture(autouse=True)

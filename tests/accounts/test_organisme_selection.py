@@ -2,6 +2,7 @@
 choose, how the choice is made, kept and checked again on every request."""
 
 import datetime
+import html
 import zoneinfo
 from html.parser import HTMLParser
 
@@ -461,8 +462,8 @@ def test_the_only_organisme_ending_soon_is_selected_with_a_warning_message(
     assert client.session[SESSION_ORGANISME_KEY] == ending.organisme.pk
     assert (
         '<p class="message message-warning" role="alert">Votre convention avec CPAM LOT ET '
-        "GARONNE se termine le 1 avril 2026, rapprochez-vous de votre organisme d&#x27;assurance "
-        "maladie.</p>" in response.text
+        "GARONNE se termine le 1 avril 2026, rapprochez-vous de votre organisme d'assurance "
+        "maladie.</p>" in html.unescape(response.text)
     )
 
 

@@ -47,7 +47,10 @@ def test_under_the_bench_the_floors_pass_every_middleware_for_a_partner(technici
 def test_the_small_template_is_a_portal_page_on_base_html(technicien_client):
     response = technicien_client.get(floors.FLOOR_TEMPLATE)
 
-    assert "base.html" in [template.name for template in response.templates]
+    # base.html's header, menu and footer, around the floor's own content
+    assert '<header class="site-header">' in response.text
+    assert '<nav class="menu" aria-label="Menu principal">' in response.text
+    assert '<footer class="site-footer">' in response.text
     assert "Plancher du banc" in response.text
 
 

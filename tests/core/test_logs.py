@@ -212,3 +212,11 @@ def test_ids_and_times_are_not_taken_for_a_nir(lines):
 def test_an_unknown_log_format_is_refused_with_the_variable_named():
     with pytest.raises(ValueError, match="LOG_FORMAT='xml'"):
         logs.logging_config("xml", "INFO")
+
+
+def test_a_generated_request_id_never_looks_like_a_nir():
+    # About 1 random 32-hex id in 500 has digits that read as a NIR: such an id would be
+    # refused if it came back, and written in every line of its request.
+    ids = [logs.new_request_id() for _ in range(5000)]
+
+    assert all(logs.well_formed_request_id(request_id) == request_id for request_id in ids)

@@ -1080,7 +1080,7 @@ def test_the_question_of_the_fund_is_shown_with_the_reply_form(
     content = client_t.get(reverse("demandes:detail", args=[demande.pk])).content.decode()
 
     card = re.search(r'<section class="card complement".*?</section>', content, re.S).group(0)
-    assert "Joignez l&#x27;avis d&#x27;imposition." in card
+    assert "Joignez l'avis d'imposition." in html.unescape(card)
     assert "Une première question." not in card  # the question asked now, not an older one
     assert 'name="message"' in card
     assert "chronologie ci-dessous" not in card

@@ -35,6 +35,9 @@ def test_a_message_goes_to_the_referent_of_the_chosen_organisme_with_the_sender_
 
     assert response.status_code == 302
     assert response["Location"] == reverse("inscriptions:contact_envoye")
+    sent = client.get(response["Location"])
+    assert "<h1>Message envoyé</h1>" in sent.text
+    assert "Un accusé de réception vient de vous être envoyé" in sent.text
     stored = MessageContact.objects.get()
     assert stored.organisme == organisme
     by_recipient = {message.to[0]: message for message in mail.outbox}

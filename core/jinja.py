@@ -1,0 +1,143 @@
+"""The Jinja2 environment of the portal's pages (issue 20, item 2; the admin and the e-mails stay
+Django templates).
+
+The pages print the same HTML as the Django templates they replace, so this environment gives
+Jinja2 what a Django template has built in:
+
+- Django's translation functions through Jinja2's i18n extension ("newstyle": `_()` of a literal
+  is not escaped, the values of a `{% trans %}` are), and the same msgids;
+- every printed value localised and in the current time zone, as Django does for `{{ value }}`
+  (`finalize`), and the `date`/`time` filters taking their value in the current time zone;
+- Django's filters where Jinja2 has none or one that prints otherwise (`default`, `filesizeformat`);
+- `url()`, `static()`, `querystring()` for the tags of those names; `csrf_input` and `csp_nonce`
+  come from the backend and the context processors, as `{% csrf_token %}` and `csp_nonce` do.
+
+An undefined variable is an error where settings.TEMPLATES_STRICT is true (the tests), else it
+prints nothing and is logged with its name only (never the context: it may hold a NIR).
+"""
+
+import datetime
+import decimal
+import logging
+
+import jinja2
+from django.conf import settings
+from django.template import defaultfilters, defaulttags
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import formats, timezone, translation
+
+logger = logging.getLogger(__name__)
+
+_LOCALISED = (datetime.date, datetime.time, float, decimal.Decimal)
+
+
+def _finalize(value):
+    """Django's render_value_in_context, for the values it changes (a date, a time, a float,
+    a Decimal); everything else is printed as it is, escaped by Jinja2's autoescape."""
+    if isinstance(value, _LOCALISED):
+        return formats.localize(timezone.template_localtime(value))
+    return value
+
+
+def url(name, *args, **kwargs):
+    return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+class _RequestHolder:
+    """What Django's querystring tag reads of its context."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, request):
+        self.request = request
+
+
+@jinja2.pass_context
+def querystring(context, *mappings, **changes):
+    return defaulttags.querystring(_RequestHolder(context["request"]), *mappings, **changes)
+
+
+def _date(value, arg=None):
+    return defaultfilters.date(timezone.template_localtime(value), arg)
+
+
+def _time(value, arg=None):
+    return defaultfilters.time(timezone.template_localtime(value), arg)
+
+
+def _default(value, arg):
+    """Django's `default`: any false value, not only an undefined one."""
+    return value or arg
+
+
+@jinja2.pass_eval_context
+def _linebreaks(eval_ctx, value):
+    return defaultfilters.linebreaks_filter(value, autoescape=eval_ctx.autoescape)
+
+
+FILTERS = {
+    "add": defaultfilters.add,
+    "capfirst": defaultfilters.capfirst,
+    "date": _date,
+    "default": _default,
+    "filesizeformat": defaultfilters.filesizeformat,
+    "linebreaks": _linebreaks,
+    "time": _time,
+    "yesno": defaultfilters.yesno,
+}
+
+
+class LoggingUndefined(jinja2.ChainableUndefined):
+    """What a Django template does with a name it does not find: nothing printed, false in an
+    `if`, an empty loop, an attribute of it undefined too; and the name (never the context) is
+    logged."""
+
+    __slots__ = ()
+
+    def _log(self):
+        logger.warning("Variable de gabarit indéfinie : %s", self._undefined_name)
+
+    def __str__(self):
+        self._log()
+        return ""
+
+    def __iter__(self):
+        self._log()
+        return iter(())
+
+    def __bool__(self):
+        return False
+
+
+class FailingUndefined(jinja2.ChainableUndefined):
+    """The tests' (TEMPLATES_STRICT): printing or looping over an undefined name fails the test,
+    as pytest-django's FAIL_INVALID_TEMPLATE_VARS does for a Django template; in an `if` it is
+    false, as there."""
+
+    __slots__ = ()
+    __str__ = __iter__ = __len__ = __html__ = jinja2.Undefined._fail_with_undefined_error
+
+    def __bool__(self):
+        return False
+
+
+def environment(**options):
+    options.setdefault("extensions", []).append("jinja2.ext.i18n")
+    # A Django template keeps the newline that ends its file; an include's HTML is the same.
+    options.setdefault("keep_trailing_newline", True)
+    strict = getattr(settings, "TEMPLATES_STRICT", False)
+    options["undefined"] = FailingUndefined if strict else LoggingUndefined
+    options["finalize"] = _finalize
+    options.pop("autoescape", None)  # always on: the pages' HTML is escaped as Django's
+    env = jinja2.Environment(autoescape=True, **options)
+    env.install_gettext_callables(
+        gettext=translation.gettext,
+        ngettext=translation.ngettext,
+        pgettext=translation.pgettext,
+        npgettext=translation.npgettext,
+        newstyle=True,
+    )
+    env.globals.update(url=url, static=static, querystring=querystring)
+    env.filters.update(FILTERS)
+    return env

@@ -1,0 +1,99 @@
+"""The pages' Jinja2 environment prints what a Django template prints (core/jinja.py)."""
+
+import datetime
+import decimal
+import logging
+
+import jinja2
+import pytest
+from django.template import engines
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
+
+from core import jinja
+
+AT = datetime.datetime(2026, 3, 10, 22, 50, tzinfo=datetime.UTC)  # 23:50 in Paris
+VALUES = {
+    "at": AT,
+    "day": datetime.date(2026, 3, 10),
+    "hour": datetime.time(9, 5),
+    "ratio": 2.5,
+    "amount": decimal.Decimal("12.30"),
+    "nothing": None,
+    "lazy": gettext_lazy("Bienvenue"),
+    "unsafe": "<b>l'a & b</b>",
+    "safe": mark_safe("<b>gras</b>"),
+    "count": 1234,
+}
+
+
+@pytest.mark.parametrize("name", VALUES)
+def test_a_value_prints_as_in_a_django_template(name):
+    django = engines["django"].from_string(f"{{{{ {name} }}}}").render(VALUES)
+    jinja2_page = engines["jinja2"].from_string(f"{{{{ {name} }}}}").render(VALUES)
+
+    assert jinja2_page.replace("&#39;", "&#x27;") == django
+
+
+@pytest.mark.parametrize(
+    ("django", "jinja"),
+    [
+        ('{{ at|date:"j F Y H:i" }}', '{{ at|date("j F Y H:i") }}'),
+        ('{{ at|time:"H:i" }}', '{{ at|time("H:i") }}'),
+        ("{{ nothing|default:'—' }}", "{{ nothing|default('—') }}"),
+        ("{{ unsafe|linebreaks }}", "{{ unsafe|linebreaks }}"),
+        ("{{ 123456|filesizeformat }}", "{{ 123456|filesizeformat }}"),
+        ('{% translate "Page 100 %" %}', '{{ _("Page 100 %%") }}'),
+        (
+            "{% blocktranslate with name=unsafe %}Bonjour {{ name }}{% endblocktranslate %}",
+            "{% trans name=unsafe %}Bonjour {{ name }}{% endtrans %}",
+        ),
+        (
+            "{% blocktranslate count n=count %}{{ n }} demande{% plural %}{{ n }} demandes"
+            "{% endblocktranslate %}",
+            "{% trans n=count %}{{ n }} demande{% pluralize n %}{{ n }} demandes{% endtrans %}",
+        ),
+    ],
+)
+def test_filters_and_translations_print_as_django_s(django, jinja):
+    before = engines["django"].from_string("{% load i18n %}" + django).render(VALUES)
+    after = engines["jinja2"].from_string(jinja).render(VALUES)
+
+    assert after.replace("&#39;", "&#x27;") == before
+    assert "23:50" in engines["jinja2"].from_string("{{ at }}").render(VALUES)
+    assert timezone.get_current_timezone_name() == "Europe/Paris"
+
+
+def test_in_the_tests_printing_an_undefined_name_fails_but_an_if_on_it_is_false():
+    page = engines["jinja2"]
+
+    with pytest.raises(jinja2.UndefinedError):
+        page.from_string("<p>{{ missing }}</p>").render({})
+    with pytest.raises(jinja2.UndefinedError):
+        page.from_string("{% for x in missing %}{% endfor %}").render({})
+    assert page.from_string("{% if missing.deeper %}oui{% else %}non{% endif %}").render({}) == (
+        "non"
+    )
+
+
+def test_in_production_an_undefined_name_prints_nothing_and_logs_its_name_only(caplog, settings):
+    settings.TEMPLATES_STRICT = False
+    production = jinja.environment(loader=jinja2.DictLoader({}))
+    template = production.from_string("<p>{{ missing }}{{ user.missing_too }}</p>")
+
+    with caplog.at_level(logging.WARNING, logger="core.jinja"):
+        html = template.render(user=object(), secret="1 85 05 78 006 084")
+
+    assert html == "<p></p>"
+    assert [record.getMessage() for record in caplog.records] == [
+        "Variable de gabarit indéfinie : missing",
+        "Variable de gabarit indéfinie : missing_too",
+    ]
+    assert "085" not in caplog.text
+
+
+def test_the_pages_are_always_escaped():
+    production = jinja.environment(loader=jinja2.DictLoader({}), autoescape=False)
+
+    assert production.from_string("{{ v }}").render(v="<script>") == "&lt;script&gt;"
