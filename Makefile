@@ -53,7 +53,7 @@ test: $(BIN)/.installed
 	DEBUG=true $(MANAGE) makemigrations --check --dry-run  # a development command: no key needed
 	$(BIN)/pytest
 
-# The screenshots of the user manual (templates/aide/) and of the README, taken by a browser
+# The screenshots of the user manual (jinja2/aide/) and of the README, taken by a browser
 # test from the demo data: rerun after a change of the screens, and commit static/aide/.
 # Taken into a fresh folder, which replaces static/aide/ only when every screenshot was taken:
 # a failed run leaves the committed ones, and one no longer taken does not linger.

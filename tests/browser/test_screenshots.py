@@ -31,7 +31,7 @@ from tests.browser.conftest import heading, log_in, log_in_with_app, menu
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDE, NARROW = 1280, 360
-# Every screenshot, by the walk that takes it: the manual's pages (templates/aide/) and the
+# Every screenshot, by the walk that takes it: the manual's pages (jinja2/aide/) and the
 # README show exactly these.
 SCREENSHOTS = {
     "public": ["connexion", "preinscription", "connexion-360"],
