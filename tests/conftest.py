@@ -41,8 +41,10 @@ def pytest_configure(config):
 
 def _signalling(render):
     def signalling_render(template, context=None, request=None):
-        template_rendered.send(sender=template, template=template.template, context=context or {})
-        return render(template, context, request)
+        context = {} if context is None else context
+        html = render(template, context, request)  # adds the context processors' names to it
+        template_rendered.send(sender=template, template=template.template, context=context)
+        return html
 
     return signalling_render
 
