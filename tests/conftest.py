@@ -41,10 +41,15 @@ def pytest_configure(config):
 
 def _signalling(render):
     def signalling_render(template, context=None, request=None):
-        context = {} if context is None else context
-        html = render(template, context, request)  # adds the context processors' names to it
-        template_rendered.send(sender=template, template=template.template, context=context)
-        return html
+        # Before rendering, as Django's own signal (a page is listed before the form widgets it
+        # renders), with the names the context processors add, as in response.context there.
+        seen = dict(context or {})
+        if request is not None:
+            seen["request"] = request
+            for processor in template.backend.template_context_processors:
+                seen.update(processor(request))
+        template_rendered.send(sender=template, template=template.template, context=seen)
+        return render(template, context, request)
 
     return signalling_render
 
