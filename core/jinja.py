@@ -18,13 +18,14 @@ prints nothing and is logged with its name only (never the context: it may hold 
 
 import datetime
 import decimal
+import functools
 import logging
 
 import jinja2
 from django.conf import settings
 from django.template import defaultfilters, defaulttags
 from django.templatetags.static import static
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import formats, timezone, translation
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,24 @@ def _finalize(value):
 
 
 def url(name, *args, **kwargs):
-    return reverse(name, args=args or None, kwargs=kwargs or None)
+    """`{% url %}`: reverse(), remembered by its arguments within the URLconf and script prefix
+    in force (a list page reverses the same few names for each of its rows)."""
+    try:
+        return _reverse(
+            settings.ROOT_URLCONF,
+            get_urlconf(),
+            get_script_prefix(),
+            name,
+            args,
+            tuple(kwargs.items()),
+        )
+    except TypeError:  # an argument that cannot be a key (a list): not remembered
+        return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+@functools.lru_cache(maxsize=8192)
+def _reverse(root_urlconf, urlconf, prefix, name, args, kwargs):
+    return reverse(name, urlconf=urlconf, args=args or None, kwargs=dict(kwargs) or None)
 
 
 class _RequestHolder:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Civilite
 from conventions.models import Offre
+from core.formfields import ModelChoiceField
 from core.nir import validate_no_nir
 from core.validators import LimitsSaidNotCutMixin, TextLineFormField
 
@@ -204,7 +205,7 @@ class DemandeFilterForm(LimitsSaidNotCutMixin, forms.Form):
         required=False,
         validators=[validate_no_nir],
     )
-    offre = forms.ModelChoiceField(
+    offre = ModelChoiceField(
         label=_("Offre"),
         queryset=Offre.objects.filter(code__in=catalogue.MOTIFS).order_by("ordre"),
         to_field_name="code",

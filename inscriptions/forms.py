@@ -3,6 +3,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import PERSON_FIELDS, AccountFormMixin
+from core.formfields import ModelChoiceField
 from core.nir import validate_no_nir
 from core.validators import LimitsSaidNotCutMixin
 from organismes.models import Organisme
@@ -48,8 +49,8 @@ def anti_robot_field() -> AltchaField:
     return AltchaField(label=_("Vérification anti-robot"), error_messages=messages)
 
 
-def organisme_field() -> forms.ModelChoiceField:
-    return forms.ModelChoiceField(
+def organisme_field() -> ModelChoiceField:
+    return ModelChoiceField(
         label=_("Organisme d'assurance maladie"),
         queryset=Organisme.objects.order_by("nom"),
         empty_label=_("Sélectionner un organisme"),

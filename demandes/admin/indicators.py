@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from audit.services import Action, ObjectType, record_access
 from conventions.models import Convention
 from conventions.scoping import conventions_in_scope
+from core.formfields import ModelChoiceField
 from core.months import months_before
 
 from .. import indicators
@@ -32,9 +33,7 @@ INDICATEURS_MAX_MONTHS = 36
 
 
 class IndicateursForm(forms.Form):
-    convention = forms.ModelChoiceField(
-        queryset=Convention.objects.none(), label=_lazy("Convention")
-    )
+    convention = ModelChoiceField(queryset=Convention.objects.none(), label=_lazy("Convention"))
     du = forms.DateField(
         label=_lazy("Du"),
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],

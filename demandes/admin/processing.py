@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.models import User
+from core.formfields import ModelChoiceField
 from core.nir import validate_no_nir
 
 from .. import services
@@ -66,7 +67,7 @@ class ClotureForm(forms.Form):
         return self.cleaned_data.get("pieces", [])
 
 
-class AgentChoiceField(forms.ModelChoiceField):
+class AgentChoiceField(ModelChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return obj.get_full_name()
 

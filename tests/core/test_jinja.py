@@ -7,6 +7,7 @@ import logging
 import jinja2
 import pytest
 from django.template import engines
+from django.urls import set_script_prefix
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
@@ -97,3 +98,16 @@ def test_the_pages_are_always_escaped():
     production = jinja.environment(loader=jinja2.DictLoader({}), autoescape=False)
 
     assert production.from_string("{{ v }}").render(v="<script>") == "&lt;script&gt;"
+
+
+def test_a_url_is_remembered_only_within_its_script_prefix_and_urlconf(settings):
+    page = engines["jinja2"].from_string("{{ url('demandes:detail', 7) }}")
+    assert page.render({}) == "/demandes/7/"
+
+    set_script_prefix("/portail/")
+    try:
+        assert page.render({}) == "/portail/demandes/7/"
+    finally:
+        set_script_prefix("/")
+    settings.ROOT_URLCONF = "bench.urls"  # the same names, under the floors' URLconf
+    assert page.render({}) == "/demandes/7/"
