@@ -27,6 +27,7 @@ from django.template import defaultfilters, defaulttags
 from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import formats, timezone, translation
+from django.utils.dates import MONTHS
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +77,36 @@ def querystring(context, *mappings, **changes):
     return defaulttags.querystring(_RequestHolder(context["request"]), *mappings, **changes)
 
 
+def _day(value) -> str:
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
+
+
+def _long_day(value) -> str:
+    return f"{value.day} {MONTHS[value.month]} {value.year:04d}"
+
+
+def _hour(value) -> str:
+    return f"{value.hour:02d}:{value.minute:02d}"
+
+
+# The pages' formats, written directly: Django's date filter reads its format letter by letter
+# at every call (40 dates on a page of the history). The same text (tests/core/test_jinja.py).
+_DATE_FORMATS = {"d/m/Y": _day, "j F Y": _long_day}
+_DATETIME_FORMATS = {
+    **_DATE_FORMATS,
+    "d/m/Y H:i": lambda value: f"{_day(value)} {_hour(value)}",
+    "j F Y H:i": lambda value: f"{_long_day(value)} {_hour(value)}",
+    "j F Y à H:i": lambda value: f"{_long_day(value)} à {_hour(value)}",
+}
+
+
 def _date(value, arg=None):
-    return defaultfilters.date(timezone.template_localtime(value), arg)
+    if isinstance(value, datetime.datetime):
+        value = timezone.template_localtime(value)
+        written = _DATETIME_FORMATS.get(arg)
+    else:
+        written = _DATE_FORMATS.get(arg) if isinstance(value, datetime.date) else None
+    return written(value) if written else defaultfilters.date(value, arg)
 
 
 def _time(value, arg=None):

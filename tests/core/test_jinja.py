@@ -111,3 +111,32 @@ def test_a_url_is_remembered_only_within_its_script_prefix_and_urlconf(settings)
         set_script_prefix("/")
     settings.ROOT_URLCONF = "bench.urls"  # the same names, under the floors' URLconf
     assert page.render({}) == "/demandes/7/"
+
+
+DATES = [
+    datetime.datetime(2026, 1, 5, 7, 3, tzinfo=datetime.UTC),  # 08:03 in Paris, winter
+    datetime.datetime(2026, 8, 31, 22, 30, tzinfo=datetime.UTC),  # the next day in Paris
+    datetime.datetime(2026, 12, 1, 9, 0),  # naive
+    datetime.date(1950, 3, 12),
+    datetime.date(999, 10, 1),
+    None,
+    "",
+]
+FORMATS = ["d/m/Y", "j F Y", "d/m/Y H:i", "j F Y H:i", "j F Y à H:i", "F Y", "l j F"]
+
+
+# A date with an hour in its format is an error of Django's filter (and of the page) alike.
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        (value, written)
+        for value in DATES
+        for written in FORMATS
+        if isinstance(value, datetime.datetime) or "H" not in written
+    ],
+)
+def test_the_date_formats_written_directly_print_as_django_s_date_filter(value, written):
+    django = engines["django"].from_string("{{ value|date:'" + written + "' }}")
+    page = engines["jinja2"].from_string("{{ value|date('" + written + "') }}")
+
+    assert page.render({"value": value}) == django.render({"value": value})
