@@ -22,6 +22,7 @@ import functools
 import logging
 
 import jinja2
+from django import forms
 from django.conf import settings
 from django.template import defaultfilters, defaulttags
 from django.templatetags.static import static
@@ -135,6 +136,16 @@ FILTERS = {
 }
 
 
+def is_plain_select(field) -> bool:
+    """A bound field whose widget is Django's Select itself with flat choices: _widgets.html
+    writes it out (a subclass may add attributes to its options, a group needs its own tag)."""
+    if type(field.field.widget) is not forms.Select:
+        return False
+    if isinstance(field.field, forms.ModelChoiceField):
+        return True
+    return not any(isinstance(label, (list, tuple)) for _value, label in field.field.choices)
+
+
 class LoggingUndefined(jinja2.ChainableUndefined):
     """What a Django template does with a name it does not find: nothing printed, false in an
     `if`, an empty loop, an attribute of it undefined too; and the name (never the context) is
@@ -187,4 +198,5 @@ def environment(**options):
     )
     env.globals.update(url=url, static=static, querystring=querystring)
     env.filters.update(FILTERS)
+    env.tests["plain_select"] = is_plain_select
     return env

@@ -6,13 +6,18 @@ import logging
 
 import jinja2
 import pytest
+from django import forms
 from django.template import engines
 from django.urls import set_script_prefix
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
 
+from conventions.models import Offre
 from core import jinja
+from core.formfields import ModelChoiceField
+from core.jinja import is_plain_select
+from tests.jinja_port import normalise
 
 AT = datetime.datetime(2026, 3, 10, 22, 50, tzinfo=datetime.UTC)  # 23:50 in Paris
 VALUES = {
@@ -140,3 +145,35 @@ def test_the_date_formats_written_directly_print_as_django_s_date_filter(value, 
     page = engines["jinja2"].from_string("{{ value|date('" + written + "') }}")
 
     assert page.render({"value": value}) == django.render({"value": value})
+
+
+class _Choices(forms.Form):
+    use_required_attribute = True
+    sans_vide = forms.ChoiceField(choices=[("a", "A"), ("b", "B <b>")])
+    avec_vide = forms.ChoiceField(choices=[("", "Sélectionner"), ("a", "A")], help_text="Aide")
+    facultatif = forms.ChoiceField(choices=[("", "—"), ("1", "Un")], required=False)
+    attributs = forms.ChoiceField(
+        choices=[("x", "X")],
+        widget=forms.Select(attrs={"class": "large", "data-ok": True, "data-no": False}),
+    )
+    inactif = forms.ChoiceField(choices=[("x", "X")], disabled=True)
+    groupes = forms.ChoiceField(choices=[("Groupe", [("g", "G")])])
+    offre = ModelChoiceField(queryset=Offre.objects.order_by("ordre"), to_field_name="code")
+    texte = forms.CharField(max_length=5, required=False)
+    jour = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "data", [None, {"sans_vide": "b", "avec_vide": "zz", "offre": "document", "texte": "abcdefgh"}]
+)
+def test_a_select_or_input_written_out_is_the_widget_s_html(data):
+    form = _Choices(data)
+    widgets = engines["jinja2"].env.get_template("_widgets.html").module
+
+    for name in ("sans_vide", "avec_vide", "facultatif", "attributs", "inactif", "offre"):
+        assert form[name] in (field for field in form if is_plain_select(field))
+        assert normalise(widgets.select(form[name])) == normalise(str(form[name])), name
+    for name in ("texte", "jour"):
+        assert normalise(widgets.input(form[name])) == normalise(str(form[name])), name
+    assert not is_plain_select(form["groupes"])
