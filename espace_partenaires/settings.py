@@ -348,6 +348,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it, even before collectstatic
+# Files served at the site's root by whitenoise, before any view: the browsers' /favicon.ico
+# (the header's mark, static-root/), which would otherwise be a 404 page and a warning per visit.
+WHITENOISE_ROOT = BASE_DIR / "static-root"
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 # Attachments of demandes: never served directly (no MEDIA_URL route), only through the
 # permission-checked download view. ATTACHMENTS_STORAGE=s3 shares them between web hosts

@@ -2,6 +2,7 @@
 the home page of each role, the French error pages, and the security headers of every page."""
 
 import datetime
+import io
 import re
 import zoneinfo
 from html.parser import HTMLParser
@@ -12,6 +13,7 @@ from django.template import loader
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from PIL import Image
 
 from accounts.middleware import SESSION_ORGANISME_KEY
 from tests.factories import (
@@ -469,3 +471,19 @@ def test_no_page_or_file_served_to_a_logged_in_person_may_be_cached(client, atta
         assert "private" in response.headers["Cache-Control"], url
         if response.streaming:
             assert b"".join(response.streaming_content) == PDF  # read to the end, and closed
+
+
+def test_the_browsers_favicon_is_the_portals_mark_served_as_a_file(client, caplog):
+    # Every browser asks for /favicon.ico on its first visit: a file (whitenoise, no view, no
+    # query, no "Not Found" warning), drawn from the mark of the header (_marque.html).
+    with caplog.at_level("WARNING"):
+        response = client.get("/favicon.ico")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] in ("image/x-icon", "image/vnd.microsoft.icon")
+    assert "max-age=" in response["Cache-Control"]
+    icon = Image.open(io.BytesIO(b"".join(response.streaming_content)))
+    assert icon.format == "ICO"
+    assert {(16, 16), (32, 32), (48, 48)} <= icon.info["sizes"]
+    assert icon.convert("RGB").getpixel((24, 4)) == (12, 65, 154)  # the mark's blue, #0c419a
+    assert caplog.records == []
