@@ -18,7 +18,7 @@ The decisions are the ORM's (AccountBackend.user_can_authenticate, selection.cho
 only the reading changes, and tests/accounts/test_login_chain.py compares both readings on
 every state, on SQLite and on PostgreSQL. The statements are built once per process from the
 models' own columns, and the values go through each field's database converters (dates on
-SQLite, JSON…), exactly as the ORM does, so the instances are the ORM's.
+SQLite, JSON…), exactly as the ORM does, so the instances are the ORM's (core/rows.py).
 """
 
 import datetime
@@ -26,10 +26,11 @@ from dataclasses import dataclass
 
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
-from django.db import connection, models
+from django.db import connection
 from django.utils import timezone
 
 from conventions.models import Convention
+from core.rows import ModelColumns, PerDatabase
 from organismes.models import Organisme, StructurePartenaire
 
 from .models import User
@@ -48,48 +49,16 @@ class Read:
     conventions: list[Convention]
 
 
-class _Columns:
-    """A model's concrete columns under a table alias, and how to turn their values back into
-    the field values the ORM would give (the converters of the backend and of the field)."""
-
-    def __init__(self, model: type[models.Model], alias: str):
-        self.model = model
-        self.fields = model._meta.concrete_fields
-        quote = connection.ops.quote_name
-        self.sql = ", ".join(f"{alias}.{quote(field.column)}" for field in self.fields)
-        self.converters = []
-        for field in self.fields:
-            column = field.get_col(alias)
-            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            self.converters.append((column, found))
-        self.attnames = [field.attname for field in self.fields]
-        self.pk_index = self.fields.index(model._meta.pk)
-
-    def instance(self, values) -> models.Model | None:
-        """The model instance of these values, None when the row joined nothing."""
-        if values[self.pk_index] is None:
-            return None
-        converted = []
-        for value, (column, found) in zip(values, self.converters, strict=True):
-            for converter in found:
-                value = converter(value, column, connection)
-            converted.append(value)
-        return self.model.from_db(connection.alias, self.attnames, converted)
-
-    def __len__(self) -> int:
-        return len(self.fields)
-
-
 class _Statements:
     """Built once per database vendor: the models do not change while the process runs."""
 
     def __init__(self):
         quote = connection.ops.quote_name
-        self.session = _Columns(Session, "ses")
-        self.user = _Columns(User, "u")
-        self.structure = _Columns(StructurePartenaire, "s")
-        self.convention = _Columns(Convention, "c")
-        self.organisme = _Columns(Organisme, "o")
+        self.session = ModelColumns(Session, "ses")
+        self.user = ModelColumns(User, "u")
+        self.structure = ModelColumns(StructurePartenaire, "s")
+        self.convention = ModelColumns(Convention, "c")
+        self.organisme = ModelColumns(Organisme, "o")
         # Written from the models' own table and column names (no input): the SQL of the ORM's
         # Session.objects.get(session_key=…, expire_date__gt=now).
         self.session_sql = (
@@ -111,14 +80,7 @@ class _Statements:
         )
 
 
-_statements: dict[str, _Statements] = {}
-
-
-def _built() -> _Statements:
-    statements = _statements.get(connection.vendor)
-    if statements is None:
-        statements = _statements[connection.vendor] = _Statements()
-    return statements
+_built = PerDatabase(_Statements)
 
 
 def read_session(session_key: str) -> Session | None:

@@ -59,9 +59,9 @@ from bench.cpu import process_seconds  # noqa: E402
 from bench.doc import write_doc  # noqa: E402
 from bench.sessions import session_for, usable_partners  # noqa: E402
 from conventions.models import Convention  # noqa: E402
-from core.pagination import KeysFirstPaginator  # noqa: E402
 from demandes import catalogue  # noqa: E402
 from demandes.forms import DemandeFilterForm  # noqa: E402
+from demandes.history import HistoryPaginator  # noqa: E402
 from demandes.models import Demande  # noqa: E402
 from demandes.views import LIST_PAGE_SIZE  # noqa: E402
 
@@ -517,16 +517,14 @@ def login_chain_cpu(data: dict, rounds: int) -> dict[str, float]:
 
 
 def explain_search(data: dict) -> str:
-    """The plan of the history's search by name, as the view runs it: the page's keys and the
-    total, in one pass (the 20 rows are then read by key)."""
+    """The plan of the history's search by name, as the view runs it (demandes/history.py): the
+    page's keys and the total, in one pass (the 20 rows are then read by key)."""
     form = DemandeFilterForm({"q": data["nom"]})
-    demandes = form.filter(
-        Demande.objects.filter(structure_id=data["structure"], organisme_id=data["organisme"])
-        .select_related("offre", "auteur")
-        .order_by("-created_at", "-pk")
-    )
-    paginator = KeysFirstPaginator(demandes, LIST_PAGE_SIZE, one_pass=form.searches)
-    return paginator.keys_with_total(1).explain(analyze=True)
+    paginator = HistoryPaginator(data["technicien"], data["organisme"], form.criteria())
+    sql, params = paginator.keys_sql(1)
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN ANALYZE {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 # --- Output ---------------------------------------------------------------------------------

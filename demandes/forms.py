@@ -5,7 +5,6 @@ import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +17,7 @@ from core.validators import LimitsSaidNotCutMixin, TextLineFormField
 
 from . import catalogue
 from .attachments import AttachmentsField
+from .history import Criteria
 from .models import COMMENT_MAX_LENGTH, Demande, Statut, validate_date_naissance
 from .services import CONSENTEMENT_REQUIS, open_duplicates, validate_demande
 
@@ -233,36 +233,21 @@ class DemandeFilterForm(LimitsSaidNotCutMixin, forms.Form):
             self.add_error("au", _("La date de fin doit suivre la date de début."))
         return cleaned
 
-    @property
-    def searches(self) -> bool:
-        """A search by name or reference is asked for (and valid): the costly filter."""
+    def criteria(self) -> Criteria:
+        """The valid filters, for the history (demandes/history.py); a wrong one is ignored."""
         if not self.is_bound:
-            return False
-        self.is_valid()
-        return "q" not in self.errors and bool(self.cleaned_data.get("q", "").split())
-
-    def filter(self, demandes: QuerySet) -> QuerySet:
-        if not self.is_bound:
-            return demandes
+            return Criteria()
         self.is_valid()
         values = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
-        if values.get("offre"):
-            demandes = demandes.filter(offre=values["offre"])
-        if values.get("statut"):
-            demandes = demandes.filter(statut=values["statut"])
-        if values.get("urgent"):
-            demandes = demandes.filter(urgent=values["urgent"] == "oui")
-        if values.get("du"):
-            demandes = demandes.filter(created_at__gte=_start_of(values["du"]))
-        if values.get("au"):
-            demandes = demandes.filter(
-                created_at__lt=_start_of(values["au"] + datetime.timedelta(days=1))
-            )
-        for term in values.get("q", "").split():
-            demandes = demandes.filter(
-                Q(nom__icontains=term) | Q(prenom__icontains=term) | Q(reference__icontains=term)
-            )
-        return demandes
+        urgent, du, au = values.get("urgent"), values.get("du"), values.get("au")
+        return Criteria(
+            offre_id=values["offre"].pk if values.get("offre") else None,
+            statut=values.get("statut", ""),
+            urgent=None if not urgent else urgent == "oui",
+            after=_start_of(du) if du else None,
+            before=_start_of(au + datetime.timedelta(days=1)) if au else None,
+            terms=tuple(values.get("q", "").split()),
+        )
 
 
 def _start_of(day: datetime.date) -> datetime.datetime:
