@@ -9,7 +9,7 @@ import pytest
 from django import forms
 from django.template import engines
 from django.urls import set_script_prefix
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
 
@@ -177,3 +177,45 @@ def test_a_select_or_input_written_out_is_the_widget_s_html(data):
     for name in ("texte", "jour"):
         assert normalise(widgets.input(form[name])) == normalise(str(form[name])), name
     assert not is_plain_select(form["groupes"])
+
+
+GETTEXT_CASES = [
+    '{{ _("Mes demandes") }}',
+    '{{ _("Page 100 %%") }}',
+    '{{ _("Bonjour %(name)s", name=unsafe) }}',
+    '{{ gettext("Les demandes de %(structure)s", structure="<b>") }}',
+    "{% trans %}Aucune demande pour l'instant.{% endtrans %}",
+    "{% trans name=unsafe %}Bonjour {{ name }}{% endtrans %}",
+    "{% trans n=count %}{{ n }} demande{% pluralize n %}{{ n }} demandes{% endtrans %}",
+    '{{ ngettext("%(num)d non lu", "%(num)d non lus", 1) }}',
+    '{{ ngettext("%(num)d lu par %(name)s", "%(num)d lus par %(name)s", count, name=unsafe) }}',
+    '{{ pgettext("mois", "mai") }} {{ pgettext("ctx", "%(context)s %%") }}',
+    '{{ npgettext("ctx", "%(num)d %(context)s", "%(num)d %(context)ss", count) }}',
+    '{{ _("") }}',
+]
+
+
+@pytest.mark.parametrize("source", GETTEXT_CASES)
+def test_the_direct_translation_callables_print_as_jinja2_s_own(source):
+    """core.jinja's gettext callables skip Jinja2's two context lookups; the text is the same
+    as through Jinja2's newstyle callables (escaping, formatting, "%%", plural, context)."""
+    ours = engines["jinja2"].env
+    stock = jinja2.Environment(
+        autoescape=True, extensions=["jinja2.ext.i18n"], finalize=ours.finalize
+    )
+    stock.install_gettext_callables(
+        gettext=translation.gettext,
+        ngettext=translation.ngettext,
+        pgettext=translation.pgettext,
+        npgettext=translation.npgettext,
+        newstyle=True,
+    )
+    assert stock.globals["_"] is not ours.globals["_"]
+    values = {**VALUES, "count": 3}
+
+    assert ours.from_string(source).render(values) == stock.from_string(source).render(values)
+
+
+def test_a_missing_value_of_a_translation_fails_as_in_jinja2():
+    with pytest.raises(KeyError):
+        engines["jinja2"].from_string('{{ _("Bonjour %(name)s") }}').render({})
