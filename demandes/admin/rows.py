@@ -17,9 +17,10 @@ falls back to Django's rendering.
 import datetime
 import html
 
-from django.contrib.admin.templatetags.admin_list import ResultList, results
+from django.contrib.admin.templatetags.admin_list import ResultList, admin_list_filter, results
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.utils import timezone
+from django.utils.encoding import iri_to_uri
 from django.utils.formats import date_format, get_format
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -196,3 +197,39 @@ def page_results(cl) -> list[ResultList]:
         return list(results(cl))
     rows = Rows(cl)
     return [ResultList(None, [rows.row(demande)]) for demande in cl.result_list]
+
+
+# --- The filters beside the list -------------------------------------------------------------
+
+STANDARD_FILTER = "admin/filter.html"
+
+
+def filter_html(spec, cl) -> str:
+    """One filter as Django's admin/filter.html writes it, character for character (a filter
+    with a template of its own is rendered by it): Django renders that template once per filter,
+    a Context and a loop of nodes for each of their few choices; here each is one string."""
+    title = conditional_escape(spec.title)
+    summary = _(" By %(filter_title)s ") % {"filter_title": title}
+    items = []
+    for choice in spec.choices(cl):
+        selected = ' class="selected"' if choice["selected"] else ""
+        href = esc(iri_to_uri(choice["query_string"]))
+        display = conditional_escape(choice["display"])
+        items.append(f'\n    <li{selected}>\n    <a href="{href}">{display}</a></li>\n  ')
+    items = "".join(items)
+    return (
+        f'\n<details data-filter-title="{title}" open>\n  <summary>\n    {summary}\n'
+        f"  </summary>\n  <ul>\n  {items}\n  </ul>\n</details>\n"
+    )
+
+
+def filters_html(cl) -> SafeString:
+    """The list's filters, in their order: {% for spec in cl.filter_specs %}{% admin_list_filter
+    cl spec %}{% endfor %}."""
+    parts = []
+    for spec in cl.filter_specs:
+        if spec.template == STANDARD_FILTER:
+            parts.append(filter_html(spec, cl))
+        else:
+            parts.append(admin_list_filter(cl, spec))
+    return mark_safe("".join(parts))  # noqa: S308 (every value escaped above or by its template)

@@ -8,7 +8,7 @@ from django.contrib.admin.templatetags.admin_list import (
 )
 from django.contrib.admin.templatetags.base import InclusionAdminNode
 
-from ..admin.rows import page_results
+from ..admin.rows import filters_html, page_results
 
 register = template.Library()
 
@@ -34,3 +34,10 @@ def demande_result_list_tag(parser, token):
         template_name="change_list_results.html",
         takes_context=False,
     )
+
+
+@register.simple_tag
+def demande_list_filters(cl):
+    """{% for spec in cl.filter_specs %}{% admin_list_filter cl spec %}{% endfor %}, each
+    standard filter written at once (demandes/admin/rows.py)."""
+    return filters_html(cl)

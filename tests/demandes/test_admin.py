@@ -5,6 +5,7 @@ outgoing documents go only to a habilitée convention, and the indicators of a c
 import csv
 import datetime
 import io
+import re
 import zoneinfo
 
 import pikepdf
@@ -217,10 +218,60 @@ def test_the_structure_filter_offers_only_the_agents_structures(
     [structure_filter] = [
         spec
         for spec in response.context["cl"].filter_specs
-        if getattr(spec, "field_path", None) == "structure"
+        if getattr(spec, "parameter_name", None) == "structure"
     ]
     labels = sorted(label for _pk, label in structure_filter.lookup_choices)
     assert labels == ["CCAS CREIL", "UDAF OISE"]
+
+
+def test_the_structure_filter_is_a_drop_down_list_sent_with_the_other_filters_kept(
+    agent, agent_client, technicien, convention, their_convention
+):
+    """Hundreds of structures are a select and its button (no JavaScript needed), not a column
+    of links; choosing one keeps the status, the search and the order already chosen."""
+    udaf = open_convention(
+        organisme=agent.organisme, structure=StructureFactory(nom="UDAF <Oise> & co")
+    )
+    make_demande(technicien, convention)
+    mine = make_demande(TechnicienFactory(structure=udaf.structure), udaf)
+
+    response = changelist(
+        agent_client, statut__exact="envoyee", q="EP", o="2", p="1", structure=udaf.structure_id
+    )
+    page = response.content.decode()
+    [form] = re.findall(r'<form method="get" class="filter-select">.*?</form>', page, re.S)
+
+    assert references(response) == [mine.reference]
+    assert re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form) == [
+        ("statut__exact", "envoyee"),
+        ("q", "EP"),
+        ("o", "2"),
+    ]
+    assert '<label for="filtre-structure" class="visually-hidden">Structure</label>' in form
+    assert re.findall(r"<option[^>]*>[^<]*</option>", form) == [
+        '<option value="">Toutes</option>',
+        f'<option value="{convention.structure_id}">CCAS CREIL</option>',
+        f'<option value="{udaf.structure_id}" selected>UDAF &lt;Oise&gt; &amp; co</option>',
+    ]
+    assert "Filtrer</button>" in form
+
+
+@pytest.mark.parametrize("value", ["", "abc", "١٢"])
+def test_the_structure_filter_s_empty_or_wrong_value_shows_every_structure(
+    agent_client, technicien, convention, value
+):
+    demande = make_demande(technicien, convention)
+
+    assert references(changelist(agent_client, structure=value)) == [demande.reference]
+
+
+def test_another_organisme_s_structure_in_the_filter_shows_nothing(
+    agent_client, technicien, convention, their_technicien, their_convention
+):
+    make_demande(technicien, convention)
+    make_demande(their_technicien, their_convention)
+
+    assert references(changelist(agent_client, structure=their_convention.structure_id)) == []
 
 
 def test_the_partners_data_cannot_be_added_changed_or_deleted(agent_client, technicien, convention):
@@ -293,11 +344,11 @@ def test_the_list_filters_by_status_offer_urgency_and_structure(
     assert references(changelist(agent_client, offre__id__exact=offre.pk)) == [document.reference]
     assert references(changelist(agent_client, urgent__exact="1")) == [urgent.reference]
     assert sorted(
-        references(changelist(agent_client, structure__id__exact=convention.structure_id))
+        references(changelist(agent_client, structure=convention.structure_id))
     ) == sorted([rendez_vous.reference, document.reference, urgent.reference])
-    assert references(
-        changelist(agent_client, structure__id__exact=other_convention.structure_id)
-    ) == [elsewhere.reference]
+    assert references(changelist(agent_client, structure=other_convention.structure_id)) == [
+        elsewhere.reference
+    ]
 
 
 def test_the_list_searches_reference_insured_person_and_structure(

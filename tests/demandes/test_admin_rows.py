@@ -3,11 +3,15 @@
 DemandeAdmin's columns, on every kind of row; and with the same number of queries."""
 
 import datetime
+import re
 import zoneinfo
+from pathlib import Path
 
 import pytest
 import time_machine
+from django.contrib import admin
 from django.contrib.admin.templatetags.admin_list import results
+from django.template import engines
 from django.urls import reverse
 from django.utils import timezone
 
@@ -169,3 +173,49 @@ def test_a_page_has_50_rows_and_the_same_queries_as_before(client, agent, demand
     log_in_verified(client, agent)
     response = client.get(URL)
     assert len(response.context["cl"].result_list) == 24
+
+
+# --- The filters beside the list: Django's block, each filter written at once ---------------
+
+
+def djangos_filters_block() -> str:
+    """The filters block of Django's own admin/change_list.html, as it is in this Django."""
+    source = (Path(admin.__file__).parent / "templates/admin/change_list.html").read_text()
+    block = re.search(r"{% block filters %}(.*?){% endblock %}", source, re.S).group(1)
+    return "{% load i18n admin_list %}" + block
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"statut__exact": Statut.ENVOYEE, "q": "DUPONT", "o": "3.-6"},
+        {"attribution": "moi", "urgent__exact": "1", "en_retard": "oui", "p": "2"},
+        {"offre__id__exact": "1", "ouverte": "oui", "attente": "partenaire", "non_lus": "oui"},
+        {"_facets": "1", "statut__exact": Statut.CLOTUREE},
+        {"q": '<"l\'a & b">', "statut__exact": "é"},
+    ],
+    ids=["none", "filtered", "mine", "others", "facets", "escaping"],
+)
+def test_the_filters_are_djangos_character_for_character(client, agent, demandes, params):
+    log_in_verified(client, agent)
+    response = client.get(URL, params)
+    assert response.status_code == 200
+    page = response.text
+
+    cl = response.context["cl"]
+    django = engines["django"].from_string(djangos_filters_block()).render({"cl": cl})
+
+    assert '<search id="changelist-filter"' in django
+    assert django in page
+    assert rows.filters_html(cl).count("<details ") == len(cl.filter_specs)
+
+
+def test_the_filters_written_at_once_are_not_django_s_template(client, agent, demandes):
+    """The comparison means something: the page's filters come from demandes/admin/rows.py."""
+    log_in_verified(client, agent)
+    response = client.get(URL)
+    cl = response.context["cl"]
+
+    assert any(spec.template == rows.STANDARD_FILTER for spec in cl.filter_specs)
+    assert "admin/filter.html" not in [t.name for t in response.templates]
