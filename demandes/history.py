@@ -25,7 +25,7 @@ and page, on SQLite and on PostgreSQL.
 """
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from django.core.paginator import Page, Paginator
@@ -38,6 +38,8 @@ from core.rows import ModelColumns, PerDatabase
 from .models import Demande
 
 PAGE_SIZE = 20
+# Far beyond any structure's history (a billion demandes), far below a 64-bit OFFSET.
+LAST_REACHABLE_PAGE = 10**9 // PAGE_SIZE
 
 # What a row of the list shows (demandes/list.html): a demande has some thirty columns, its
 # author as many; reading only these halves the cost of the page's rows (docs/performance.md).
@@ -72,7 +74,7 @@ class Criteria:
     urgent: bool | None = None
     after: datetime.datetime | None = None
     before: datetime.datetime | None = None
-    terms: tuple[str, ...] = field(default=())
+    terms: tuple[str, ...] = ()
 
 
 class _Statements:
@@ -152,7 +154,7 @@ class HistoryPaginator(Paginator):
     def __init__(self, user: User, organisme_id: int, criteria: Criteria):
         super().__init__((), PAGE_SIZE)
         self.statements = _built()
-        # An inactive account or a user with no structure sees nothing (visible_to's none()).
+        # An inactive account sees nothing, nor anyone but a partner (visible_to's none()).
         self.nothing = not user.is_active or not user.is_partner
         self.where, self.params = self.statements.where(user.structure_id, organisme_id, criteria)
         self.one_pass = bool(criteria.terms)
@@ -193,7 +195,10 @@ class HistoryPaginator(Paginator):
             number = int(number)
         except (TypeError, ValueError):
             number = 1
-        keys_and_total = self._keys_with_total(number) if number >= 1 else []
+        # A page past any history (a number typed in the address) is counted, not skipped to:
+        # an OFFSET beyond 64 bits is an error in the database, not an empty page.
+        reachable = 1 <= number <= LAST_REACHABLE_PAGE
+        keys_and_total = self._keys_with_total(number) if reachable else []
         if not keys_and_total and number != 1:
             return super().get_page(number)  # out of range: counted, then the last page
         self.count = keys_and_total[0][1] if keys_and_total else 0

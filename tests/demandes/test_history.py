@@ -332,3 +332,16 @@ def test_a_change_counts_on_the_next_page_read(history):
         suspended_at=timezone.now()
     )
     assert sql_page(technicien, organisme_id, {}, 1).paginator.count == 0
+
+
+@pytest.mark.parametrize("query", [{}, {"q": "dupont"}])
+def test_a_page_number_past_any_history_shows_the_last_page(history, client, query):
+    """A number typed in the address, beyond what a database OFFSET holds: the last page, as
+    for any page past the end (the ORM's reading failed on it with a search)."""
+    technicien, organisme_id, _demandes = history
+    number = "9" * 25
+
+    page = sql_page(technicien, organisme_id, query, number)
+
+    assert page.number == page.paginator.num_pages
+    assert page.object_list
