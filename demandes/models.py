@@ -63,9 +63,11 @@ class DemandeQuerySet(models.QuerySet):
     def with_offer_delays(self) -> "DemandeQuerySet":
         """`delai_offre_urgent`, `delai_offre`: the organisme's own delays for the offer (or None)
         in the same query as the rows."""
+        # At most one row (unique per organisme and offer): without the model's ordering, which
+        # would join the organisme and the offer into each subquery for nothing.
         own = DelaiCibleOffre.objects.filter(
             organisme=OuterRef("organisme"), offre=OuterRef("offre")
-        )
+        ).order_by()
         return self.annotate(
             delai_offre_urgent=Subquery(own.values("delai_urgent_jours")[:1]),
             delai_offre=Subquery(own.values("delai_jours")[:1]),

@@ -36,6 +36,7 @@ from .queue import (
     OuverteFilter,
     QueueFilter,
 )
+from .rows import DemandeChangeList
 
 
 def piece_links(pieces) -> str:
@@ -328,6 +329,9 @@ class DemandeAdmin(
             .with_unread_for_the_fund()
             .with_offer_delays()
         )
+
+    def get_changelist(self, request, **kwargs):
+        return DemandeChangeList
 
     def changelist_view(self, request, extra_context=None):
         # Not Django's « Sélectionnez l'objet demande à changer »: the agent's work queue. The

@@ -60,10 +60,16 @@ def demandes(agent):
     )
     convention.offres.set(Offre.objects.all())
     technicien = TechnicienFactory(structure=convention.structure)
-    offres = list(Offre.objects.order_by("ordre"))
-    DelaiCibleOffre.objects.create(
-        organisme=agent.organisme, offre=offres[0], delai_jours=2, delai_urgent_jours=1
+    # An agent known by their nom patronymique only (User.get_full_name's other case).
+    colleague = AgentFactory(
+        organisme=agent.organisme, prenom="Léa", nom_usuel="", nom_patronymique="<MARTIN>"
     )
+    offres = list(Offre.objects.order_by("ordre"))
+    # Own target delays: offres[0] is only on urgent rows, offres[1] only on the others.
+    for offre in offres[:2]:
+        DelaiCibleOffre.objects.create(
+            organisme=agent.organisme, offre=offre, delai_jours=40, delai_urgent_jours=1
+        )
     categories = ["ij-non-payees", "invalidite", "suivi-ame", "inconnue", "asile-soins"]
     made = []
     for i in range(24):
@@ -91,7 +97,7 @@ def demandes(agent):
                 statut=statut,
                 created_at=created,
                 closed_at=closed,
-                assigned_to=agent if i % 2 else None,
+                assigned_to=[None, agent, None, colleague][i % 4],
                 anonymisee_le=timezone.now() if anonymised else None,
             )
         )
@@ -110,9 +116,13 @@ def both_ways(client, **params) -> tuple[list[str], list[str]]:
     assert response.status_code == 200
     cl = response.context["cl"]
     assert rows.is_standard(cl)
-    django = ["".join(row) for row in results(cl)]
+    assert all(isinstance(row, rows.ListRow) for row in cl.result_list)
     ours = ["".join(row) for row in rows.page_results(cl)]
     assert ours and all(row in response.text for row in ours)  # the page shows ours
+    # Django's rendering, cell by cell, of the same page read as demandes.
+    cl.result_list = list(cl.page_queryset)
+    assert cl.result_list and all(isinstance(row, Demande) for row in cl.result_list)
+    django = ["".join(row) for row in results(cl)]
     return django, ours
 
 
@@ -143,6 +153,7 @@ def test_the_kinds_of_rows_are_all_there(client, agent, demandes):
 
     for text in ("badge-urgent", "badge-retard", "badge-non-lu", "non attribuée", "anonymisées"):
         assert text in page, text
+    assert "Inès D&#x27;ARC &amp; FILS" in page and "Léa &lt;MARTIN&gt;" in page
     assert "&amp; &lt;FILS&gt;" in page and "&quot;la grande&quot;" in page
     assert '<td class="field-urgence">-</td>' in page  # Django's empty value
 
