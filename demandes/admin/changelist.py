@@ -19,12 +19,12 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 from audit.services import Action, ObjectType, record_access
-from conventions.scoping import structures_in_scope
 from core.admin_history import HistoryAdminMixin
 from organismes.scoping import OrganismeScopedAdminMixin, of_own_organisme
 
 from ..catalogue import URGENCES
 from ..models import DelaiCibleOffre, Demande, Evenement, PieceJointe, mark_read
+from .choices import structure_choices
 from .indicators import IndicatorsAdminMixin
 from .preferences import NotificationPreferencesAdminMixin
 from .processing import ProcessingAdminMixin
@@ -156,9 +156,7 @@ class StructureFilter(QueueFilter):
     template = "admin/demandes/demande/structure_filter.html"
 
     def lookups(self, request, model_admin):
-        return list(
-            structures_in_scope(request.user).order_by("nom", "pk").values_list("pk", "nom")
-        )
+        return structure_choices(request.user)  # structures_in_scope, by hand-written SQL
 
     @staticmethod
     def restrict(request, queryset, value):
@@ -321,14 +319,15 @@ class DemandeAdmin(
     def scope(self, request, queryset):
         return of_own_organisme(request.user, queryset)
 
+    # The list's annotations (the unread messages, the offers' own delays) resolve their
+    # subqueries when they are added, 0.6 ms a page: they are added once, here, and each request
+    # scopes a copy, as Django's generic views do with their `queryset` (a queryset is never
+    # changed in place). In the order of the list, which ChangeList applies anyway.
+    annotated = Demande.objects.for_agent_list().with_unread_for_the_fund().with_offer_delays()
+
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .for_agent_list()
-            .with_unread_for_the_fund()
-            .with_offer_delays()
-        )
+        # OrganismeScopedAdminMixin.get_queryset's scope, on the annotated demandes.
+        return self.scope(request, self.annotated.all())
 
     def get_changelist(self, request, **kwargs):
         return DemandeChangeList

@@ -230,3 +230,20 @@ def test_the_filters_written_at_once_are_not_django_s_template(client, agent, de
 
     assert any(spec.template == rows.STANDARD_FILTER for spec in cl.filter_specs)
     assert "admin/filter.html" not in [t.name for t in response.templates]
+
+
+def test_the_annotated_queryset_is_copied_never_changed(client, agent, demandes):
+    """DemandeAdmin.annotated is built once and shared by every request (changelist.py)."""
+    annotated = DemandeAdmin.annotated
+    before = str(annotated.query)
+    log_in_verified(client, agent)
+
+    for params in ({"q": "DUPONT", "o": "3.-6"}, {"statut__exact": Statut.ENVOYEE}, {"p": "2"}):
+        assert client.get(URL, params).status_code == 200
+    assert (
+        client.get(reverse("admin:demandes_demande_change", args=[demandes[0].pk])).status_code
+        == 200
+    )
+
+    assert DemandeAdmin.annotated is annotated and str(annotated.query) == before
+    assert annotated._result_cache is None and not annotated.query.where
