@@ -6,12 +6,13 @@ the `<td>`, a `reverse()` and the preserved filters for the link, a checkbox wid
 through the form renderer. For 50 rows of 11 columns that was most of the page's 35 ms of
 processor. Here what is the same for every row (translations, labels of statuses, offers and
 urgencies, the link's address around the demande's id, the checkbox around its id and
-reference, the date formats) is prepared once per page, and each row is one string.
+reference, the date formats) is prepared once per page, and each row is one string, written
+from the 24 values it shows (ListRow, read by DemandeChangeList), not from model instances.
 
 The HTML is Django's, character for character: tests/demandes/test_admin_rows.py renders the
-same page both ways on every kind of row. The column methods of DemandeAdmin stay the reference
-(and give the headers); a list that is not the standard one (a popup, another set of columns)
-falls back to Django's rendering.
+same page both ways on every kind of row (Django's way from the page's demandes). The column
+methods of DemandeAdmin stay the reference (and give the headers); a list that is not the
+standard one (a popup, another set of columns) falls back to Django's rendering.
 """
 
 import datetime
